@@ -1,0 +1,115 @@
+"""The one interface every channel adapter implements.
+
+An adapter only translates: provider payload -> InboundMessage, and an
+outbound Message -> the provider's API. It never writes tickets. The guards
+that apply to every send live once, here in Adapter.deliver().
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from tickets.ingest import InboundMessage, IngestResult
+from tickets.models import Delivery, Inbox, Message
+
+log = logging.getLogger(__name__)
+
+
+class WebhookError(Exception):
+    """A webhook request we refuse. Each code maps to one HTTP status."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
+
+
+class BadSignatureError(WebhookError):
+    status = 403
+    code = "forbidden"
+
+
+class MalformedError(WebhookError):
+    status = 400
+    code = "malformed"
+
+
+class TooLargeError(WebhookError):
+    status = 413
+    code = "too_large"
+
+
+class DeliveryError(Exception):
+    """A send that failed. permanent=True: retrying cannot help (invalid number, blocked)."""
+
+    def __init__(self, reason: str, *, permanent: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A webhook payload that passed verification, ready to be stored raw."""
+
+    provider_key: str
+    body: bytes
+    content_type: str = ""
+    meta: dict | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    external_id: str | None = None
+    state: str = Delivery.SENT
+
+
+class Adapter:
+    """Base class: one subclass per channel, registered in channels_in.registry."""
+
+    channel: str = ""
+
+    def accept(self, request: HttpRequest, inbox: Inbox) -> Accepted:
+        """Verify a webhook request (signature, token) and return what to store.
+
+        Raises a WebhookError subclass to refuse it; nothing is stored then.
+        """
+        raise MalformedError(f"{self.channel} takes no webhooks")
+
+    def parse(self, body: bytes, meta: dict, inbox: Inbox) -> InboundMessage | None:
+        """Turn a stored raw payload into an InboundMessage (None: nothing to ingest)."""
+        raise NotImplementedError
+
+    def respond(self, result: IngestResult | None, *, duplicate: bool) -> HttpResponse:
+        """The provider's success answer."""
+        return JsonResponse(
+            {
+                "message": result.message.pk if result else None,
+                "ticket": result.ticket.pk if result else None,
+                "duplicate": duplicate,
+            },
+            status=200 if duplicate else 202,
+        )
+
+    def send(self, message: Message) -> SendResult:
+        """Hand one outbound message to the provider. Raise DeliveryError on failure."""
+        raise NotImplementedError
+
+    def deliver(self, message: Message) -> SendResult:
+        """send() behind the guards every channel shares."""
+        if message.is_note:
+            raise DeliveryError("internal notes are never sent", permanent=True)
+        if message.direction != "out":
+            raise DeliveryError("inbound messages are not sent back", permanent=True)
+        if message.channel != self.channel:
+            raise DeliveryError(
+                f"message for {message.channel} given to the {self.channel} adapter", permanent=True
+            )
+        if not message.inbox.is_active:
+            raise DeliveryError("the inbox is disabled", permanent=True)
+        return self.send(message)

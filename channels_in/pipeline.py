@@ -1,0 +1,90 @@
+"""Raw payload in, committed; then parse and ingest, recording the outcome.
+
+store_raw() runs in the request that answers the provider, so a 2xx always
+means the payload is on disk. process_raw() may fail; the record then stays
+with its error and is replayed by the sweeper or an admin.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from tickets.ingest import IngestResult, ingest
+from tickets.models import Inbox, Message
+
+from .base import Accepted
+from .models import RawInbound
+from .registry import get_adapter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Stored:
+    raw: RawInbound
+    duplicate: bool
+
+
+def store_raw(*, inbox: Inbox, accepted: Accepted) -> Stored:
+    """Commit the payload once per (inbox, provider key). A replay stores nothing."""
+    try:
+        with transaction.atomic():
+            raw = RawInbound.objects.create(
+                inbox=inbox,
+                channel=inbox.channel,
+                provider_key=accepted.provider_key[:255],
+                body=accepted.body,
+                content_type=accepted.content_type[:100],
+                meta=accepted.meta or {},
+            )
+        return Stored(raw=raw, duplicate=False)
+    except IntegrityError:
+        raw = RawInbound.objects.get(inbox=inbox, provider_key=accepted.provider_key[:255])
+        return Stored(raw=raw, duplicate=True)
+
+
+def process_raw(raw_id: int) -> IngestResult | None:
+    """Parse and ingest one stored payload; idempotent (a processed one returns its result)."""
+    raw = RawInbound.objects.select_related("inbox").get(pk=raw_id)
+    if raw.state == RawInbound.State.PROCESSED and raw.message_id:
+        message = Message.objects.select_related("ticket").get(pk=raw.message_id)
+        return IngestResult(message=message, ticket=message.ticket, duplicate=True)
+    if raw.state == RawInbound.State.IGNORED:
+        return None
+    adapter = get_adapter(raw.channel)
+    try:
+        inbound = adapter.parse(bytes(raw.body), raw.meta, raw.inbox)
+        result = ingest(inbound) if inbound is not None else None
+    except Exception as exc:
+        log.exception("inbound %s (%s %s) failed", raw.pk, raw.channel, raw.provider_key)
+        RawInbound.objects.filter(pk=raw.pk).update(
+            state=RawInbound.State.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:5000],
+            attempts=raw.attempts + 1,
+        )
+        return None
+    RawInbound.objects.filter(pk=raw.pk).update(
+        state=RawInbound.State.PROCESSED if result else RawInbound.State.IGNORED,
+        error="",
+        attempts=raw.attempts + 1,
+        message_id=result.message.pk if result else None,
+        ticket_id=result.ticket.pk if result else None,
+        processed_at=timezone.now(),
+    )
+    return result
+
+
+def replay(raw_ids: list[int]) -> int:
+    """Put failed payloads back in the queue (after a fix) and process them now."""
+    count = 0
+    for raw_id in raw_ids:
+        updated = RawInbound.objects.filter(
+            pk=raw_id, state__in=[RawInbound.State.FAILED, RawInbound.State.RECEIVED]
+        ).update(state=RawInbound.State.RECEIVED)
+        if updated and process_raw(raw_id) is not None:
+            count += 1
+    return count

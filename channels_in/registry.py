@@ -1,0 +1,22 @@
+"""The adapter for each channel. Adding a channel = one module + one line here."""
+
+from __future__ import annotations
+
+from .adapters.test import TestAdapter
+from .adapters.widget import WidgetAdapter
+from .base import Adapter
+
+_ADAPTERS: dict[str, Adapter] = {
+    adapter.channel: adapter for adapter in (WidgetAdapter(), TestAdapter())
+}
+
+
+def get_adapter(channel: str) -> Adapter:
+    try:
+        return _ADAPTERS[channel]
+    except KeyError:
+        raise LookupError(f"no adapter for channel {channel!r}") from None
+
+
+def register(adapter: Adapter) -> None:
+    _ADAPTERS[adapter.channel] = adapter

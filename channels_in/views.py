@@ -1,0 +1,65 @@
+"""Inbound webhooks: verify, store raw (committed), process, answer.
+
+No session, no CSRF: each provider authenticates as its adapter says.
+Errors are JSON `{"error": code, "detail": sentence}` with a 4xx status.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from tickets.models import Inbox
+
+from .base import TooLargeError, WebhookError
+from .pipeline import process_raw, store_raw
+from .registry import get_adapter
+
+log = logging.getLogger(__name__)
+
+
+def json_error(status: int, code: str, detail: str) -> JsonResponse:
+    return JsonResponse({"error": code, "detail": detail}, status=status)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def inbound_webhook(request: HttpRequest, channel: str, key: str) -> HttpResponse:
+    inbox = Inbox.objects.filter(key=key, channel=channel, is_active=True).first()
+    if inbox is None:
+        return json_error(404, "unknown_inbox", "No active inbox has this key.")
+    try:
+        adapter = get_adapter(channel)
+    except LookupError:
+        return json_error(404, "unknown_channel", f"No channel called {channel}.")
+    if request.method == "GET":
+        return (
+            adapter.verify_subscription(request, inbox)
+            if hasattr(adapter, "verify_subscription")
+            else json_error(405, "method_not_allowed", "Use POST.")
+        )
+    try:
+        length = int(request.headers.get("Content-Length") or 0)
+        if length > settings.INBOUND_MAX_BYTES:
+            raise TooLargeError(f"The body is larger than {settings.INBOUND_MAX_BYTES} bytes.")
+        if not request.body:
+            raise WebhookError("The body is empty.")
+        if len(request.body) > settings.INBOUND_MAX_BYTES:
+            raise TooLargeError(f"The body is larger than {settings.INBOUND_MAX_BYTES} bytes.")
+        accepted = adapter.accept(request, inbox)
+    except WebhookError as exc:
+        log.warning("inbound %s/%s refused: %s", channel, inbox.pk, exc.detail)
+        return json_error(exc.status, exc.code, exc.detail)
+    try:
+        stored = store_raw(inbox=inbox, accepted=accepted)
+    except DatabaseError:
+        log.exception("inbound %s/%s could not be stored", channel, inbox.pk)
+        # The provider retries on 5xx; 503 says "not stored, try again".
+        return json_error(503, "unavailable", "The message could not be stored; retry later.")
+    result = process_raw(stored.raw.pk)
+    return adapter.respond(result, duplicate=stored.duplicate or bool(result and result.duplicate))

@@ -1,0 +1,82 @@
+"""What channels report back about outbound messages."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from .events import DeliveryUpdated, emit
+from .models import Delivery, Message
+
+# A state only moves forward: a late "sent" never overwrites "delivered".
+_RANK = {
+    Delivery.PENDING: 0,
+    Delivery.SENDING: 1,
+    Delivery.UNKNOWN: 2,
+    Delivery.SENT: 3,
+    Delivery.DELIVERED: 4,
+    Delivery.READ: 5,
+    Delivery.FAILED: 6,
+}
+
+
+def claim_for_sending(message_id: int) -> Message | None:
+    """Move a pending outbound message to "sending", or return None if it is not pending.
+
+    Only the claimant sends, so a redelivered task never sends twice.
+    """
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .select_related("ticket", "inbox", "ticket__customer")
+            .filter(pk=message_id, direction="out", is_note=False)
+            .first()
+        )
+        if message is None or message.delivery_state != Delivery.PENDING:
+            return None
+        message.delivery_state = Delivery.SENDING
+        message.send_attempts += 1
+        message.save(update_fields=["delivery_state", "send_attempts"])
+    return message
+
+
+def record_delivery(
+    *,
+    message_id: int,
+    state: str,
+    error: str = "",
+    external_id: str | None = None,
+    retry: bool = False,
+) -> bool:
+    """Record a send outcome or a provider status callback. Returns whether it changed anything.
+
+    retry=True puts a message that failed temporarily back to "pending".
+    """
+    with transaction.atomic():
+        message = Message.objects.select_for_update().filter(pk=message_id).first()
+        if message is None:
+            return False
+        if retry:
+            if message.delivery_state not in (Delivery.SENDING, Delivery.FAILED, Delivery.UNKNOWN):
+                return False
+            message.delivery_state = Delivery.PENDING
+        elif (
+            _RANK.get(state, 0) <= _RANK.get(message.delivery_state, 0) and state != Delivery.FAILED
+        ):
+            return False
+        else:
+            message.delivery_state = state
+        message.delivery_error = error[:500]
+        fields = ["delivery_state", "delivery_error"]
+        if external_id and not message.external_id:
+            message.external_id = external_id
+            fields.append("external_id")
+        message.save(update_fields=fields)
+        emit(
+            DeliveryUpdated(
+                message_id=message.pk,
+                ticket_id=message.ticket_id,
+                customer_id=message.ticket.customer_id,
+                state=message.delivery_state,
+            )
+        )
+    return True

@@ -1,0 +1,330 @@
+"""The one ingest path: every inbound message of every channel ends here.
+
+Channel adapters turn a provider payload into an InboundMessage and call
+ingest(). In one transaction it resolves the customer, finds the ticket to
+thread into, stores the message once and appends to the timeline; after
+commit it emits MessageReceived for workers and the live agent UI.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .events import MessageReceived, emit
+from .files import safe_filename
+from .models import (
+    OPEN_STATUSES,
+    AuthorKind,
+    Customer,
+    Direction,
+    EventKind,
+    Identity,
+    Inbox,
+    Message,
+    Status,
+    Ticket,
+    TimelineEvent,
+)
+from .sanitize import html_to_text, sanitize_html
+
+log = logging.getLogger(__name__)
+
+PREVIEW_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class SenderIdentity:
+    kind: str
+    value: str
+    name: str = ""
+    verified: bool = False
+
+
+@dataclass(frozen=True)
+class InboundAttachment:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A provider payload translated into our terms, channel-neutral."""
+
+    inbox_id: int
+    channel: str
+    sender: SenderIdentity
+    # The provider's id: Message-ID, MessageSid, Messenger mid, widget client id.
+    external_id: str
+    text: str = ""
+    html: str = ""
+    subject: str = ""
+    sent_at: datetime | None = None
+    attachments: tuple[InboundAttachment, ...] = ()
+    # Ids of earlier messages this one answers (In-Reply-To, References, ...).
+    thread_hints: tuple[str, ...] = ()
+    # A ticket number the customer quoted (e.g. "[#4821]" in a subject).
+    ticket_reference: int | None = None
+    locale: str = ""
+    is_automated: bool = False
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    message: Message
+    ticket: Ticket
+    duplicate: bool
+    ticket_created: bool = False
+    reopened: bool = False
+
+
+class IngestError(Exception):
+    """The message cannot be ingested as given (e.g. an inactive inbox)."""
+
+
+def ingest(inbound: InboundMessage) -> IngestResult:
+    """Store one inbound message exactly once and thread it into a ticket.
+
+    A replay (same inbox and external_id) stores nothing and returns the
+    message stored the first time. Safe under concurrency: a unique-key race
+    with a parallel delivery of the same message or the same new customer
+    rolls back and is retried, and the retry finds the winner's rows.
+    """
+    if not inbound.external_id:
+        raise IngestError("an inbound message needs the provider's id")
+    for attempt in range(3):
+        try:
+            return _ingest_once(inbound, check_replay=attempt > 0)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+            log.info("ingest race on %s, retrying", inbound.external_id)
+    raise AssertionError("unreachable")
+
+
+def _ingest_once(inbound: InboundMessage, *, check_replay: bool) -> IngestResult:
+    now = timezone.now()
+    with transaction.atomic():
+        if check_replay:
+            existing = (
+                Message.objects.select_related("ticket")
+                .filter(inbox_id=inbound.inbox_id, external_id=inbound.external_id)
+                .first()
+            )
+            if existing is not None:
+                return IngestResult(message=existing, ticket=existing.ticket, duplicate=True)
+        inbox = Inbox.objects.get(pk=inbound.inbox_id)
+        if not inbox.is_active:
+            raise IngestError(f"inbox {inbox.pk} is not active")
+        customer = _resolve_customer(inbound, inbox, now)
+        ticket, created, reopened = _find_ticket(inbound, inbox, customer, now)
+
+        html = sanitize_html(inbound.html)
+        text = inbound.text or html_to_text(html)
+        # The first insert of a replay fails on the unique key here; the
+        # transaction rolls back and the retry returns the stored message.
+        message = Message.objects.create(
+            ticket=ticket,
+            inbox=inbox,
+            direction=Direction.IN,
+            author_kind=AuthorKind.CUSTOMER,
+            channel=inbound.channel,
+            subject=inbound.subject[:300],
+            body_text=text,
+            body_html=html,
+            external_id=inbound.external_id,
+            is_automated=inbound.is_automated,
+            sent_at=inbound.sent_at,
+            created_at=now,
+            meta=inbound.meta,
+        )
+        if inbound.attachments:
+            _store_attachments(message, inbound.attachments)
+
+        ticket.last_channel = inbound.channel
+        ticket.last_customer_message_at = now
+        ticket.last_activity_at = now
+        ticket.updated_at = now
+        ticket.preview = _preview(text)
+        if ticket.status in (Status.PENDING, Status.SOLVED):
+            # The customer answered: the ball is in our court again.
+            ticket.status = Status.OPEN
+            ticket.solved_at = None
+        if created:
+            ticket.save()
+        else:
+            ticket.save(
+                update_fields=[
+                    "last_channel",
+                    "last_customer_message_at",
+                    "last_activity_at",
+                    "updated_at",
+                    "preview",
+                    "status",
+                    "solved_at",
+                ]
+            )
+
+        events = []
+        if created:
+            events.append(
+                TimelineEvent(
+                    customer=customer,
+                    ticket=ticket,
+                    kind=EventKind.TICKET_CREATED,
+                    data={"channel": inbound.channel, "follows": ticket.follows_id},
+                    created_at=now,
+                )
+            )
+        if reopened:
+            events.append(
+                TimelineEvent(
+                    customer=customer, ticket=ticket, kind=EventKind.REOPENED, created_at=now
+                )
+            )
+        events.append(
+            TimelineEvent(
+                customer=customer,
+                ticket=ticket,
+                kind=EventKind.MESSAGE,
+                message=message,
+                created_at=now,
+            )
+        )
+        if len(events) == 1:
+            events[0].save()
+        else:
+            TimelineEvent.objects.bulk_create(events)
+
+        emit(
+            MessageReceived(
+                message_id=message.pk,
+                ticket_id=ticket.pk,
+                customer_id=customer.pk,
+                inbox_id=inbox.pk,
+                channel=inbound.channel,
+                ticket_created=created,
+                reopened=reopened,
+            )
+        )
+    return IngestResult(
+        message=message, ticket=ticket, duplicate=False, ticket_created=created, reopened=reopened
+    )
+
+
+def _resolve_customer(inbound: InboundMessage, inbox: Inbox, now: datetime) -> Customer:
+    sender = inbound.sender
+    value = Identity.normalize(sender.kind, sender.value)
+    # Lock the customer: two messages of one customer thread one after the other,
+    # so they cannot both open a new ticket.
+    customer = (
+        Customer.objects.select_for_update(of=("self",))
+        .filter(identities__kind=sender.kind, identities__value=value)
+        .first()
+    )
+    if customer is not None:
+        Customer.objects.filter(pk=customer.pk).update(last_seen_at=now)
+        return customer
+    customer = Customer.objects.create(
+        name=sender.name[:200],
+        locale=inbound.locale or inbox.language,
+        created_at=now,
+        last_seen_at=now,
+    )
+    # A parallel first message from the same sender wins the unique key; we
+    # roll back and the retry finds its customer.
+    Identity.objects.create(
+        customer=customer, kind=sender.kind, value=value, verified=sender.verified, created_at=now
+    )
+    return customer
+
+
+def _find_ticket(
+    inbound: InboundMessage, inbox: Inbox, customer: Customer, now: datetime
+) -> tuple[Ticket, bool, bool]:
+    """Return (ticket, created, reopened) for the message, by the rules in order:
+
+    1. a ticket the message answers (thread hints), or the one it quotes by
+       number, if it is this customer's;
+    2. the customer's open ticket on this inbox;
+    3. the customer's latest solved ticket on this inbox, within the reopen window;
+    4. a new ticket (following the hinted or latest solved one, if any).
+    """
+    hinted = _hinted_ticket(inbound, customer)
+    candidate = hinted
+    if candidate is None:
+        candidate = (
+            Ticket.objects.filter(customer=customer, inbox=inbox, status__in=OPEN_STATUSES)
+            .order_by("-last_activity_at")
+            .first()
+        )
+        if candidate is None:
+            candidate = (
+                Ticket.objects.filter(customer=customer, inbox=inbox, status=Status.SOLVED)
+                .order_by("-solved_at")
+                .first()
+            )
+    if candidate is not None:
+        if candidate.is_open:
+            return candidate, False, False
+        if candidate.can_reopen(now):
+            return candidate, False, True
+    ticket = Ticket(
+        customer=customer,
+        inbox=inbox,
+        team_id=inbox.team_id,
+        subject=(inbound.subject or _preview(inbound.text, 80))[:300],
+        status=Status.NEW,
+        last_channel=inbound.channel,
+        created_at=now,
+        follows=candidate,
+    )
+    return ticket, True, False
+
+
+def _hinted_ticket(inbound: InboundMessage, customer: Customer) -> Ticket | None:
+    ticket = None
+    if inbound.thread_hints:
+        message = (
+            Message.objects.select_related("ticket")
+            .filter(inbox_id=inbound.inbox_id, external_id__in=inbound.thread_hints)
+            .order_by("-id")
+            .first()
+        )
+        ticket = message.ticket if message else None
+    if ticket is None and inbound.ticket_reference:
+        ticket = Ticket.objects.filter(pk=inbound.ticket_reference).first()
+    if ticket is None:
+        return None
+    # Follow merges to the ticket that lives on.
+    for _ in range(10):
+        if not ticket.merged_into_id:
+            break
+        ticket = Ticket.objects.get(pk=ticket.merged_into_id)
+    # A hint never lets a message into another customer's conversation.
+    if ticket.customer_id != customer.pk:
+        return None
+    return ticket
+
+
+def _store_attachments(message: Message, attachments: tuple[InboundAttachment, ...]) -> None:
+    for item in attachments:
+        name = safe_filename(item.filename)
+        message.attachments.create(
+            file=ContentFile(item.content, name=name),
+            filename=name,
+            content_type=item.content_type[:100] or "application/octet-stream",
+            size=len(item.content),
+        )
+
+
+def _preview(text: str, length: int = PREVIEW_LENGTH) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= length else flat[: length - 1] + "…"

@@ -1,0 +1,196 @@
+"""Agent replies and internal notes.
+
+A reply is stored as an outbound Message in state "pending" (our outbox row)
+and announced with ReplyRecorded once committed; channels_in sends it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .events import NoteAdded, ReplyRecorded, emit
+from .ingest import _preview
+from .models import (
+    IDENTITY_KIND_FOR_CHANNEL,
+    AuthorKind,
+    Delivery,
+    Direction,
+    EventKind,
+    Inbox,
+    Message,
+    Status,
+    Ticket,
+    TimelineEvent,
+)
+from .sanitize import html_to_text, sanitize_html
+
+MAX_BODY = 50_000
+
+
+class ReplyError(Exception):
+    """The reply cannot be sent as asked; the message says why, for the agent."""
+
+
+@dataclass(frozen=True)
+class ReplyResult:
+    message: Message
+    duplicate: bool
+
+
+def record_reply(
+    *,
+    ticket: Ticket,
+    author: AbstractBaseUser,
+    text: str = "",
+    html: str = "",
+    channel: str | None = None,
+    status: str | None = None,
+    idempotency_key: str | None = None,
+) -> ReplyResult:
+    """Store an agent's public reply for sending on the ticket's channel or a chosen one.
+
+    The same idempotency_key again returns the first reply and stores nothing.
+    """
+    html = sanitize_html(html)
+    text = (text or html_to_text(html)).strip()
+    if not text:
+        raise ReplyError("A reply cannot be empty.")
+    if len(text) > MAX_BODY:
+        raise ReplyError(f"A reply can be at most {MAX_BODY} characters long.")
+    if status is not None and status not in Status.values:
+        raise ReplyError(f"Unknown status: {status}.")
+    if idempotency_key:
+        existing = Message.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return ReplyResult(message=existing, duplicate=True)
+    channel = channel or ticket.last_channel
+    inbox = inbox_for(ticket=ticket, channel=channel)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+            message = Message.objects.create(
+                ticket=locked,
+                inbox=inbox,
+                direction=Direction.OUT,
+                author_kind=AuthorKind.AGENT,
+                author=author,
+                channel=channel,
+                subject=locked.subject,
+                body_text=text,
+                body_html=html,
+                idempotency_key=idempotency_key or None,
+                delivery_state=Delivery.PENDING,
+                created_at=now,
+            )
+            old_status = locked.status
+            locked.first_response_at = locked.first_response_at or now
+            locked.last_agent_message_at = now
+            locked.last_activity_at = now
+            locked.preview = _preview(text)
+            if status:
+                locked.set_status(status, now)
+            elif locked.status == Status.NEW:
+                locked.set_status(Status.OPEN, now)
+            locked.updated_at = now
+            locked.save()
+            events = [
+                TimelineEvent(
+                    customer_id=locked.customer_id,
+                    ticket=locked,
+                    kind=EventKind.MESSAGE,
+                    message=message,
+                    actor=author,
+                    created_at=now,
+                )
+            ]
+            if locked.status != old_status:
+                events.append(
+                    TimelineEvent(
+                        customer_id=locked.customer_id,
+                        ticket=locked,
+                        kind=EventKind.STATUS,
+                        actor=author,
+                        created_at=now,
+                        data={"from": old_status, "to": locked.status},
+                    )
+                )
+            TimelineEvent.objects.bulk_create(events)
+            emit(
+                ReplyRecorded(
+                    message_id=message.pk,
+                    ticket_id=locked.pk,
+                    customer_id=locked.customer_id,
+                    channel=channel,
+                )
+            )
+    except IntegrityError:
+        # The same key raced in from a parallel request: that one won.
+        existing = Message.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return ReplyResult(message=existing, duplicate=True)
+    ticket.refresh_from_db()
+    return ReplyResult(message=message, duplicate=False)
+
+
+def inbox_for(*, ticket: Ticket, channel: str) -> Inbox:
+    """The inbox a reply on `channel` leaves from, if the customer can be reached there."""
+    kind = IDENTITY_KIND_FOR_CHANNEL.get(channel)
+    if kind is None:
+        raise ReplyError(f"Unknown channel: {channel}.")
+    if not ticket.customer.identities.filter(kind=kind).exists():
+        raise ReplyError(f"The customer has no {channel} contact to reply to.")
+    if ticket.inbox.channel == channel and ticket.inbox.is_active:
+        return ticket.inbox
+    # Continue on another channel: the inbox of that channel the customer used last.
+    recent = (
+        Message.objects.filter(ticket__customer_id=ticket.customer_id, channel=channel)
+        .select_related("inbox")
+        .order_by("-id")
+        .first()
+    )
+    if recent is not None and recent.inbox.is_active:
+        return recent.inbox
+    inbox = Inbox.objects.filter(channel=channel, is_active=True).order_by("id").first()
+    if inbox is None:
+        raise ReplyError(f"No active {channel} inbox to send from.")
+    return inbox
+
+
+def add_note(*, ticket: Ticket, author: AbstractBaseUser, text: str) -> Message:
+    """An internal note: seen by agents only, never sent anywhere."""
+    text = text.strip()
+    if not text:
+        raise ReplyError("A note cannot be empty.")
+    if len(text) > MAX_BODY:
+        raise ReplyError(f"A note can be at most {MAX_BODY} characters long.")
+    now = timezone.now()
+    with transaction.atomic():
+        note = Message.objects.create(
+            ticket=ticket,
+            inbox_id=ticket.inbox_id,
+            direction=Direction.OUT,
+            author_kind=AuthorKind.AGENT,
+            author=author,
+            channel=ticket.last_channel,
+            is_note=True,
+            body_text=text,
+            delivery_state=Delivery.SENT,
+            created_at=now,
+        )
+        TimelineEvent.objects.create(
+            customer_id=ticket.customer_id,
+            ticket=ticket,
+            kind=EventKind.NOTE,
+            message=note,
+            actor=author,
+            created_at=now,
+        )
+        Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+        emit(NoteAdded(message_id=note.pk, ticket_id=ticket.pk, customer_id=ticket.customer_id))
+    return note
