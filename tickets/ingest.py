@@ -128,26 +128,6 @@ def _ingest_once(inbound: InboundMessage, *, check_replay: bool) -> IngestResult
 
         html = sanitize_html(inbound.html)
         text = inbound.text or html_to_text(html)
-        # The first insert of a replay fails on the unique key here; the
-        # transaction rolls back and the retry returns the stored message.
-        message = Message.objects.create(
-            ticket=ticket,
-            inbox=inbox,
-            direction=Direction.IN,
-            author_kind=AuthorKind.CUSTOMER,
-            channel=inbound.channel,
-            subject=inbound.subject[:300],
-            body_text=text,
-            body_html=html,
-            external_id=inbound.external_id,
-            is_automated=inbound.is_automated,
-            sent_at=inbound.sent_at,
-            created_at=now,
-            meta=inbound.meta,
-        )
-        if inbound.attachments:
-            _store_attachments(message, inbound.attachments)
-
         ticket.last_channel = inbound.channel
         ticket.last_customer_message_at = now
         ticket.last_activity_at = now
@@ -171,6 +151,26 @@ def _ingest_once(inbound: InboundMessage, *, check_replay: bool) -> IngestResult
                     "solved_at",
                 ]
             )
+
+        # The first insert of a replay fails on the unique key here; the
+        # transaction rolls back and the retry returns the stored message.
+        message = Message.objects.create(
+            ticket=ticket,
+            inbox=inbox,
+            direction=Direction.IN,
+            author_kind=AuthorKind.CUSTOMER,
+            channel=inbound.channel,
+            subject=inbound.subject[:300],
+            body_text=text,
+            body_html=html,
+            external_id=inbound.external_id,
+            is_automated=inbound.is_automated,
+            sent_at=inbound.sent_at,
+            created_at=now,
+            meta=inbound.meta,
+        )
+        if inbound.attachments:
+            _store_attachments(message, inbound.attachments)
 
         events = []
         if created:

@@ -1,0 +1,109 @@
+"""Shared fixtures. Data is built through the real functions (create_inbox,
+create_agent, ingest), never half-valid raw rows."""
+
+from __future__ import annotations
+
+import itertools
+import socket
+
+import pytest
+
+from agents.accounts import create_agent
+from channels_in.inboxes import create_inbox
+from tickets.ingest import InboundMessage, SenderIdentity, ingest
+from tickets.models import Channel, IdentityKind, Team
+
+_ids = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch):
+    """Tests reach nothing beyond this machine."""
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and not (
+            host.startswith("127.") or host in ("localhost", "::1") or host.startswith("/")
+        ):
+            raise RuntimeError(f"tests must not reach the network ({host})")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(autouse=True)
+def _fast_media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def team(db):
+    return Team.objects.get_or_create(name="Support")[0]
+
+
+@pytest.fixture
+def other_team(db):
+    return Team.objects.get_or_create(name="Billing")[0]
+
+
+@pytest.fixture
+def inbox(db, team):
+    return create_inbox(channel=Channel.TEST, name="Test inbox", team=team)
+
+
+@pytest.fixture
+def other_inbox(db, other_team):
+    return create_inbox(channel=Channel.TEST, name="Billing inbox", team=other_team)
+
+
+@pytest.fixture
+def widget_inbox(db, team):
+    return create_inbox(channel=Channel.WIDGET, name="Web chat", team=team)
+
+
+@pytest.fixture
+def agent(db, team):
+    user, _ = create_agent(
+        email="agnieszka@example.com", password="correct-horse", role="agent", team=team.name,
+        name="Agnieszka Nowak",
+    )
+    return user
+
+
+@pytest.fixture
+def other_agent(db, other_team):
+    user, _ = create_agent(
+        email="tomas@example.com", password="correct-horse", role="agent", team=other_team.name,
+        name="Tomáš Dvořák",
+    )
+    return user
+
+
+@pytest.fixture
+def manager(db):
+    user, _ = create_agent(
+        email="manager@example.com", password="correct-horse", role="manager", name="Maria Manager"
+    )
+    return user
+
+
+@pytest.fixture
+def receive(db):
+    """receive(inbox, sender="jan@example.com", text="...", **fields) -> IngestResult."""
+
+    def _receive(inbox, sender="jan@example.com", text="Dzień dobry, mam pytanie.", **fields):
+        fields.setdefault("external_id", f"ext-{next(_ids)}")
+        kind = fields.pop("kind", IdentityKind.TEST if inbox.channel == Channel.TEST else inbox.channel)
+        name = fields.pop("name", "Jan Kowalski")
+        return ingest(
+            InboundMessage(
+                inbox_id=inbox.pk,
+                channel=inbox.channel,
+                sender=SenderIdentity(kind=kind, value=sender, name=name),
+                text=text,
+                **fields,
+            )
+        )
+
+    return _receive
