@@ -14,6 +14,7 @@ from datetime import datetime
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from .events import MessageReceived, emit
@@ -66,6 +67,8 @@ class InboundMessage:
     html: str = ""
     subject: str = ""
     sent_at: datetime | None = None
+    # When it reached us, if earlier than now: a mailbox backlog, an import.
+    received_at: datetime | None = None
     attachments: tuple[InboundAttachment, ...] = ()
     # Ids of earlier messages this one answers (In-Reply-To, References, ...).
     thread_hints: tuple[str, ...] = ()
@@ -105,12 +108,13 @@ def ingest(inbound: InboundMessage) -> IngestResult:
         except IntegrityError:
             if attempt == 2:
                 raise
-            log.info("ingest race on %s, retrying", inbound.external_id)
+            # A replay, or a parallel delivery of the same message or new customer.
+            log.debug("unique key hit for %s, retrying with a replay check", inbound.external_id)
     raise AssertionError("unreachable")
 
 
 def _ingest_once(inbound: InboundMessage, *, check_replay: bool) -> IngestResult:
-    now = timezone.now()
+    now = inbound.received_at or timezone.now()
     with transaction.atomic():
         if check_replay:
             existing = (
@@ -253,21 +257,27 @@ def _find_ticket(
 
     1. a ticket the message answers (thread hints), or the one it quotes by
        number, if it is this customer's;
-    2. the customer's open ticket on this inbox;
-    3. the customer's latest solved ticket on this inbox, within the reopen window;
+    2. the customer's open ticket on this inbox (or continued by an agent on this inbox);
+    3. the customer's latest such solved ticket, within the reopen window;
     4. a new ticket (following the hinted or latest solved one, if any).
     """
     hinted = _hinted_ticket(inbound, customer)
     candidate = hinted
     if candidate is None:
+        # "On this inbox" includes a conversation an agent continued on this
+        # channel, so the customer's answer lands where the question was asked.
+        continued_here = Message.objects.filter(
+            ticket=OuterRef("pk"), inbox=inbox, direction=Direction.OUT
+        )
+        here = Q(inbox=inbox) | Exists(continued_here)
         candidate = (
-            Ticket.objects.filter(customer=customer, inbox=inbox, status__in=OPEN_STATUSES)
+            Ticket.objects.filter(here, customer=customer, status__in=OPEN_STATUSES)
             .order_by("-last_activity_at")
             .first()
         )
         if candidate is None:
             candidate = (
-                Ticket.objects.filter(customer=customer, inbox=inbox, status=Status.SOLVED)
+                Ticket.objects.filter(here, customer=customer, status=Status.SOLVED)
                 .order_by("-solved_at")
                 .first()
             )

@@ -7,6 +7,7 @@ and announced with ReplyRecorded once committed; channels_in sends it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
@@ -50,10 +51,13 @@ def record_reply(
     channel: str | None = None,
     status: str | None = None,
     idempotency_key: str | None = None,
+    imported_at: datetime | None = None,
 ) -> ReplyResult:
     """Store an agent's public reply for sending on the ticket's channel or a chosen one.
 
     The same idempotency_key again returns the first reply and stores nothing.
+    imported_at records a reply already sent elsewhere at that time (demo data,
+    a move from another helpdesk): it is stored as sent and not sent again.
     """
     html = sanitize_html(html)
     text = (text or html_to_text(html)).strip()
@@ -69,7 +73,7 @@ def record_reply(
             return ReplyResult(message=existing, duplicate=True)
     channel = channel or ticket.last_channel
     inbox = inbox_for(ticket=ticket, channel=channel)
-    now = timezone.now()
+    now = imported_at or timezone.now()
     try:
         with transaction.atomic():
             locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
@@ -84,12 +88,13 @@ def record_reply(
                 body_text=text,
                 body_html=html,
                 idempotency_key=idempotency_key or None,
-                delivery_state=Delivery.PENDING,
+                delivery_state=Delivery.SENT if imported_at else Delivery.PENDING,
                 created_at=now,
             )
             old_status = locked.status
             locked.first_response_at = locked.first_response_at or now
             locked.last_agent_message_at = now
+            locked.last_channel = channel
             locked.last_activity_at = now
             locked.preview = _preview(text)
             if status:
@@ -120,14 +125,15 @@ def record_reply(
                     )
                 )
             TimelineEvent.objects.bulk_create(events)
-            emit(
-                ReplyRecorded(
-                    message_id=message.pk,
-                    ticket_id=locked.pk,
-                    customer_id=locked.customer_id,
-                    channel=channel,
+            if imported_at is None:
+                emit(
+                    ReplyRecorded(
+                        message_id=message.pk,
+                        ticket_id=locked.pk,
+                        customer_id=locked.customer_id,
+                        channel=channel,
+                    )
                 )
-            )
     except IntegrityError:
         # The same key raced in from a parallel request: that one won.
         existing = Message.objects.filter(idempotency_key=idempotency_key).first()

@@ -135,3 +135,21 @@ def test_it_refuses_a_message_without_provider_id(inbox):
         ingest(InboundMessage(inbox_id=inbox.pk, channel="test",
                               sender=SenderIdentity(kind="test", value="x"), external_id="", text="hi"))
     assert Message.objects.count() == 0
+
+
+def test_an_answer_lands_where_the_agent_continued_the_conversation(db, team, agent, receive):
+    from channels_in.inboxes import create_inbox
+    from tickets.replies import record_reply
+
+    email = create_inbox(channel="email", name="Mail", team=team)
+    sms = create_inbox(channel="sms", name="SMS", team=team)
+    first = receive(email, sender="kasia@example.pl", kind="email")
+    from tickets.merge import link_identity
+
+    link_identity(customer=first.ticket.customer, kind="phone", value="+48601234567")
+    record_reply(ticket=first.ticket, author=agent, text="Numer przesyłki wyślę SMS-em.", channel="sms")
+
+    answer = receive(sms, sender="+48601234567", kind="phone", text="Dziękuję!")
+
+    assert answer.ticket.pk == first.ticket.pk
+    assert answer.ticket.last_channel == "sms"
