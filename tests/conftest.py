@@ -107,3 +107,14 @@ def receive(db):
         )
 
     return _receive
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_inline():
+    """Tasks run in the test's thread; a real worker is tested where it matters."""
+    from helpdesk.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = False
