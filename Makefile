@@ -31,6 +31,7 @@ compiled-messages: $(VENV)/.installed
 run: $(VENV)/.installed compiled-messages
 	@mkdir -p var
 	$(BIN)/python manage.py migrate --no-input -v0
+	$(BIN)/python manage.py collectstatic --no-input -v0
 	@if [ ! -f var/.seeded ] || [ -n "$$DATABASE_URL" ]; then $(BIN)/python manage.py seed_demo && touch var/.seeded; fi
 	$(BIN)/python manage.py serve --port $(PORT)
 
