@@ -5,6 +5,7 @@ The defaults make `make run` work on a fresh machine with no external service
 REDIS_URL switch to the production topology (PostgreSQL, Redis).
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -92,6 +93,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+    # A file, not shared-cache memory: tests then lock the way production does.
+    # One per process, so parallel test runs never share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
