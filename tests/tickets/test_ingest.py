@@ -153,3 +153,21 @@ def test_an_answer_lands_where_the_agent_continued_the_conversation(db, team, ag
 
     assert answer.ticket.pk == first.ticket.pk
     assert answer.ticket.last_channel == "sms"
+
+
+def test_it_stores_attachments_under_safe_names(inbox, receive):
+    from tickets.ingest import InboundAttachment
+
+    result = receive(
+        inbox,
+        attachments=(
+            InboundAttachment("../../etc/passwd", "text/plain", b"root:x"),
+            InboundAttachment("zdjęcie\x00 paragonu.jpg", "image/jpeg", b"\xff\xd8\xff"),
+        ),
+    )
+
+    names = sorted(a.filename for a in result.message.attachments.all())
+    assert names == ["passwd", "zdjęcie paragonu.jpg"]
+    stored = result.message.attachments.get(filename="passwd")
+    assert stored.size == 6 and stored.file.read() == b"root:x"
+    assert ".." not in stored.file.name
