@@ -201,6 +201,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Customers, their cross-channel timeline, tickets, replies and notes.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # One schema name per choice set, whichever field uses it.
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": "tickets.models.Channel",
+        "IdentityKindEnum": "tickets.models.IdentityKind",
+        "EventKindEnum": "tickets.models.EventKind",
+        "LanguageEnum": "tickets.models.Language",
+    },
 }
 
 LOGGING = {

@@ -60,7 +60,8 @@ class InboundMessage:
 
     inbox_id: int
     channel: str
-    sender: SenderIdentity
+    # Who wrote it. None only when an agent records it for a known customer_id.
+    sender: SenderIdentity | None
     # The provider's id: Message-ID, MessageSid, Messenger mid, widget client id.
     external_id: str
     text: str = ""
@@ -77,6 +78,13 @@ class InboundMessage:
     locale: str = ""
     is_automated: bool = False
     meta: dict = field(default_factory=dict)
+    # An agent recording a customer's request by hand (a call, a visit):
+    # the agent's id, the customer if already known, and always a new ticket.
+    recorded_by: int | None = None
+    customer_id: int | None = None
+    new_ticket: bool = False
+    priority: int | None = None
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,8 +135,17 @@ def _ingest_once(inbound: InboundMessage, *, check_replay: bool) -> IngestResult
         inbox = Inbox.objects.get(pk=inbound.inbox_id)
         if not inbox.is_active:
             raise IngestError(f"inbox {inbox.pk} is not active")
-        customer = _resolve_customer(inbound, inbox, now)
-        ticket, created, reopened = _find_ticket(inbound, inbox, customer, now)
+        if inbound.customer_id is not None:
+            customer = Customer.objects.select_for_update().get(pk=inbound.customer_id).live()
+        else:
+            customer = _resolve_customer(inbound, inbox, now)
+        if inbound.new_ticket:
+            ticket = _new_ticket(inbound, inbox, customer, now, follows=None)
+            created, reopened = True, False
+        else:
+            ticket, created, reopened = _find_ticket(inbound, inbox, customer, now)
+        if created and inbound.priority:
+            ticket.priority = inbound.priority
 
         html = sanitize_html(inbound.html)
         text = inbound.text or html_to_text(html)
@@ -168,6 +185,7 @@ def _ingest_once(inbound: InboundMessage, *, check_replay: bool) -> IngestResult
             body_text=text,
             body_html=html,
             external_id=inbound.external_id,
+            idempotency_key=inbound.idempotency_key,
             is_automated=inbound.is_automated,
             sent_at=inbound.sent_at,
             created_at=now,
@@ -184,6 +202,7 @@ def _ingest_once(inbound: InboundMessage, *, check_replay: bool) -> IngestResult
                     ticket=ticket,
                     kind=EventKind.TICKET_CREATED,
                     data={"channel": inbound.channel, "follows": ticket.follows_id},
+                    actor_id=inbound.recorded_by,
                     created_at=now,
                 )
             )
@@ -199,6 +218,7 @@ def _ingest_once(inbound: InboundMessage, *, check_replay: bool) -> IngestResult
                 ticket=ticket,
                 kind=EventKind.MESSAGE,
                 message=message,
+                actor_id=inbound.recorded_by,
                 created_at=now,
             )
         )
@@ -225,6 +245,8 @@ def _ingest_once(inbound: InboundMessage, *, check_replay: bool) -> IngestResult
 
 def _resolve_customer(inbound: InboundMessage, inbox: Inbox, now: datetime) -> Customer:
     sender = inbound.sender
+    if sender is None:
+        raise IngestError("an inbound message needs a sender or a customer")
     value = Identity.normalize(sender.kind, sender.value)
     # Lock the customer: two messages of one customer thread one after the other,
     # so they cannot both open a new ticket.
@@ -286,17 +308,27 @@ def _find_ticket(
             return candidate, False, False
         if candidate.can_reopen(now):
             return candidate, False, True
-    ticket = Ticket(
+    return _new_ticket(inbound, inbox, customer, now, follows=candidate), True, False
+
+
+def _new_ticket(
+    inbound: InboundMessage,
+    inbox: Inbox,
+    customer: Customer,
+    now: datetime,
+    *,
+    follows: Ticket | None,
+) -> Ticket:
+    return Ticket(
         customer=customer,
         inbox=inbox,
         team_id=inbox.team_id,
-        subject=(inbound.subject or _preview(inbound.text, 80))[:300],
+        subject=(inbound.subject.strip() or _preview(inbound.text, 80))[:300],
         status=Status.NEW,
         last_channel=inbound.channel,
         created_at=now,
-        follows=candidate,
+        follows=follows,
     )
-    return ticket, True, False
 
 
 def _hinted_ticket(inbound: InboundMessage, customer: Customer) -> Ticket | None:

@@ -101,7 +101,8 @@ def link_identity(
         if existing.customer_id == customer.pk:
             return existing
         raise MergeError(
-            f"{kind} {value} belongs to customer #{existing.customer_id}; merge the customers instead."
+            f"{kind} {value} belongs to customer #{existing.customer_id}; "
+            "merge the customers instead."
         )
     try:
         with transaction.atomic():
