@@ -22,30 +22,33 @@ def ticket_group(ticket_id: int) -> str:
     return f"agents.ticket.{ticket_id}"
 
 
-def _push(ticket_id: int, kind: str) -> None:
-    notice = {"type": "ticket.notice", "ticket": ticket_id, "kind": kind}
+def _push(ticket_id: int, customer_id: int, kind: str) -> None:
+    # `customer` lets an open ticket page pick up the customer's other tickets too.
+    notice = {"type": "ticket.notice", "ticket": ticket_id, "customer": customer_id, "kind": kind}
     publish(ticket_group(ticket_id), notice)
-    publish(INBOX_GROUP, notice)
+    # A socket watching the ticket hears it from the ticket group; "scope" lets it
+    # skip the inbox group's copy.
+    publish(INBOX_GROUP, {**notice, "scope": "inbox"})
 
 
 @subscribe(MessageReceived)
 def push_message(event: MessageReceived) -> None:
-    _push(event.ticket_id, "message")
+    _push(event.ticket_id, event.customer_id, "message")
 
 
 @subscribe(ReplyRecorded)
 def push_reply(event: ReplyRecorded) -> None:
-    _push(event.ticket_id, "reply")
+    _push(event.ticket_id, event.customer_id, "reply")
 
 
 @subscribe(NoteAdded)
 def push_note(event: NoteAdded) -> None:
-    _push(event.ticket_id, "note")
+    _push(event.ticket_id, event.customer_id, "note")
 
 
 @subscribe(TicketChanged)
 def push_change(event: TicketChanged) -> None:
-    _push(event.ticket_id, "changed")
+    _push(event.ticket_id, event.customer_id, "changed")
 
 
 @subscribe(DeliveryUpdated)
@@ -55,6 +58,7 @@ def push_delivery(event: DeliveryUpdated) -> None:
         {
             "type": "ticket.notice",
             "ticket": event.ticket_id,
+            "customer": event.customer_id,
             "kind": "delivery",
             "message": event.message_id,
             "state": event.state,

@@ -5,4 +5,24 @@ from . import views
 app_name = "agents"
 urlpatterns = [
     path("", views.inbox, name="inbox"),
+    path("language/", views.set_language, name="set_language"),
+    path("tickets/<int:pk>/", views.ticket_detail, name="ticket"),
+    path("tickets/<int:pk>/row/", views.ticket_row, name="ticket_row"),
+    path("tickets/<int:pk>/header/", views.ticket_header, name="ticket_header"),
+    path("tickets/<int:pk>/timeline/", views.ticket_timeline, name="ticket_timeline"),
+    path("tickets/<int:pk>/reply/", views.ticket_reply, name="ticket_reply"),
+    path("tickets/<int:pk>/note/", views.ticket_note, name="ticket_note"),
+    path("tickets/<int:pk>/update/", views.ticket_update, name="ticket_update"),
+    path("tickets/<int:pk>/merge/", views.ticket_merge, name="ticket_merge"),
+    path("tickets/<int:pk>/split/", views.ticket_split, name="ticket_split"),
+    path(
+        "tickets/<int:pk>/messages/<int:message_id>/delivery/",
+        views.message_delivery,
+        name="message_delivery",
+    ),
+    path(
+        "tickets/<int:pk>/attachments/<int:attachment_id>/",
+        views.attachment,
+        name="attachment",
+    ),
 ]

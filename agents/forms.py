@@ -1,0 +1,328 @@
+"""Forms of the agent UI. They validate input and translate it into the
+keyword arguments of the tickets/ workflow functions; they save nothing."""
+
+from __future__ import annotations
+
+import secrets
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from tickets.access import ROLES
+from tickets.changes import MAX_TAGS, normalize_tag
+from tickets.listing import MAX_PAGE_SIZE, PAGE_SIZE, SORTS, VIEWS, TicketFilters
+from tickets.models import (
+    IDENTITY_KIND_FOR_CHANNEL,
+    OPEN_STATUSES,
+    Channel,
+    Inbox,
+    Priority,
+    Status,
+    Team,
+    Ticket,
+)
+from tickets.replies import MAX_BODY
+
+ANY_STATUS = "any"
+
+VIEW_LABELS = {
+    "mine": _("Mine"),
+    "unassigned": _("Unassigned"),
+    "teams": _("My teams"),
+    "all": _("All"),
+}
+SORT_LABELS = {
+    "recent": _("Recent activity"),
+    "waiting": _("Waiting longest"),
+    "newest": _("Newest"),
+    "priority": _("Priority"),
+}
+
+
+def new_idempotency_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class InboxFilterForm(forms.Form):
+    """The inbox's query string. Unknown values fall back to the defaults, never an error."""
+
+    view = forms.ChoiceField(
+        label=_("View"), required=False, choices=[(v, VIEW_LABELS[v]) for v in VIEWS]
+    )
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("Unsolved")), *Status.choices, (ANY_STATUS, _("Any status"))],
+    )
+    channel = forms.ChoiceField(
+        label=_("Channel"), required=False, choices=[("", _("Any channel")), *Channel.choices]
+    )
+    priority = forms.TypedChoiceField(
+        label=_("Priority"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", _("Any priority")), *Priority.choices],
+    )
+    tag = forms.CharField(label=_("Tag"), required=False, max_length=50)
+    inbox = forms.TypedChoiceField(
+        label=_("Inbox"), required=False, coerce=int, empty_value=None, choices=[]
+    )
+    sort = forms.ChoiceField(
+        label=_("Sort by"), required=False, choices=[(s, SORT_LABELS[s]) for s in SORTS]
+    )
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    limit = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE)
+
+    def __init__(self, *args, inboxes=(), **kwargs):
+        kwargs.setdefault("auto_id", "filter_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["inbox"].choices = [("", _("Any inbox"))] + [
+            (inbox.pk, inbox.name) for inbox in inboxes
+        ]
+        self.fields["tag"].widget.attrs.update({"list": "tag-options", "placeholder": _("Any tag")})
+        self.fields["q"].widget.attrs.update(
+            {"type": "search", "placeholder": _("Search subject, customer, #number…")}
+        )
+
+    def value(self, name: str):
+        """The cleaned value of a field, or its default when it was invalid."""
+        if not self.is_bound:
+            return None
+        if name in self.errors:
+            return None
+        return self.cleaned_data.get(name)
+
+    def filters(self) -> TicketFilters:
+        self.is_valid()
+        status = self.value("status") or ""
+        if status == ANY_STATUS:
+            statuses: tuple[str, ...] = ()
+        elif status:
+            statuses = (status,)
+        else:
+            statuses = tuple(OPEN_STATUSES)
+        return TicketFilters(
+            view=self.value("view") or "all",
+            statuses=statuses,
+            channel=self.value("channel") or "",
+            priority=self.value("priority"),
+            tag=normalize_tag(self.value("tag") or ""),
+            inbox_id=self.value("inbox"),
+            q=(self.value("q") or "").strip(),
+            sort=self.value("sort") or "recent",
+        )
+
+    def page_size(self) -> int:
+        return self.value("limit") or PAGE_SIZE
+
+
+def reply_channels(ticket: Ticket) -> list[tuple[str, str]]:
+    """The channels the customer can be reached on: those they have an identity for."""
+    kinds = {identity.kind for identity in ticket.customer.identities.all()}
+    return [
+        (value, label)
+        for value, label in Channel.choices
+        if IDENTITY_KIND_FOR_CHANNEL.get(value) in kinds
+    ]
+
+
+class ReplyForm(forms.Form):
+    SEND = "send"
+    SEND_AND_SET = "send_status"
+
+    text = forms.CharField(
+        label=_("Reply"),
+        max_length=MAX_BODY,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": _("Write a reply first.")},
+    )
+    channel = forms.ChoiceField(label=_("Send via"))
+    status = forms.ChoiceField(
+        label=_("Then set status to"), required=False, choices=Status.choices
+    )
+    action = forms.ChoiceField(required=False, choices=[(SEND, SEND), (SEND_AND_SET, SEND_AND_SET)])
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
+
+    def __init__(self, *args, ticket: Ticket, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {
+                "channel": ticket.last_channel,
+                "status": Status.SOLVED if ticket.status != Status.SOLVED else Status.PENDING,
+                "idempotency_key": new_idempotency_key(),
+            },
+        )
+        kwargs.setdefault("auto_id", "reply_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].choices = reply_channels(ticket)
+        self.fields["text"].widget.attrs["placeholder"] = _("Write your reply to the customer…")
+
+    def clean_text(self) -> str:
+        text = self.cleaned_data["text"].strip()
+        if not text:
+            raise forms.ValidationError(_("Write a reply first."))
+        return text
+
+    def status_after(self) -> str | None:
+        if self.cleaned_data.get("action") == self.SEND_AND_SET:
+            return self.cleaned_data.get("status") or None
+        return None
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(
+        label=_("Internal note"),
+        max_length=MAX_BODY,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Write a note first.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "note_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["text"].widget.attrs["placeholder"] = _(
+            "Only agents see notes. Mention context, links, next steps…"
+        )
+
+    def clean_text(self) -> str:
+        text = self.cleaned_data["text"].strip()
+        if not text:
+            raise forms.ValidationError(_("Write a note first."))
+        return text
+
+
+class AgentChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.get_full_name() or obj.get_username()
+
+
+def assignable_agents(ticket: Ticket):
+    """Active agents with a role, plus whoever is assigned now."""
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(groups__name__in=ROLES) | Q(is_superuser=True) | Q(pk=ticket.assignee_id))
+    )
+    return users.distinct().order_by("first_name", "last_name", "username")
+
+
+class TicketUpdateForm(forms.Form):
+    """Status, priority, assignee, team and tags. Only the fields the agent changed are
+    applied (show_hidden_initial), so a stale form never reverts a colleague's change."""
+
+    status = forms.ChoiceField(
+        label=_("Status"), choices=Status.choices, required=False, show_hidden_initial=True
+    )
+    priority = forms.TypedChoiceField(
+        label=_("Priority"),
+        choices=Priority.choices,
+        coerce=int,
+        empty_value=None,
+        required=False,
+        show_hidden_initial=True,
+    )
+    assignee = AgentChoiceField(
+        label=_("Assignee"),
+        queryset=get_user_model().objects.none(),
+        required=False,
+        empty_label=_("Unassigned"),
+        show_hidden_initial=True,
+    )
+    team = forms.ModelChoiceField(
+        label=_("Team"),
+        queryset=Team.objects.all(),
+        required=False,
+        empty_label=_("No team"),
+        show_hidden_initial=True,
+    )
+    tags = forms.CharField(
+        label=_("Tags"),
+        required=False,
+        max_length=1100,
+        help_text=_("Separate tags with commas."),
+        show_hidden_initial=True,
+    )
+
+    def __init__(self, *args, ticket: Ticket, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {
+                "status": ticket.status,
+                "priority": ticket.priority,
+                "assignee": ticket.assignee_id,
+                "team": ticket.team_id,
+                "tags": ", ".join(tag.name for tag in ticket.tags.all()),
+            },
+        )
+        kwargs.setdefault("auto_id", "prop_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = assignable_agents(ticket)
+
+    def clean_tags(self) -> list[str]:
+        raw = self.cleaned_data.get("tags") or ""
+        tags = sorted({normalize_tag(t) for t in raw.split(",") if normalize_tag(t)})
+        if len(tags) > MAX_TAGS:
+            raise forms.ValidationError(
+                _("A ticket can have at most %(max)s tags.") % {"max": MAX_TAGS}
+            )
+        return tags
+
+    def changes(self) -> dict:
+        """Keyword arguments for update_ticket: the fields that were sent and changed."""
+        changed = {name for name in self.changed_data if name in self.data}
+        data = self.cleaned_data
+        result: dict = {}
+        for name in ("status", "priority"):
+            if name in changed and data.get(name) not in (None, ""):
+                result[name] = data[name]
+        for name in ("assignee", "team", "tags"):
+            if name in changed:
+                result[name] = data[name]
+        return result
+
+
+class MergeForm(forms.Form):
+    target = forms.ModelChoiceField(
+        label=_("Merge this ticket into"),
+        queryset=Ticket.objects.none(),
+        empty_label=_("Choose a ticket…"),
+        error_messages={"required": _("Choose the ticket to merge into.")},
+    )
+
+    def __init__(self, *args, targets, **kwargs):
+        kwargs.setdefault("auto_id", "merge_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["target"].queryset = targets
+        self.fields["target"].label_from_instance = lambda t: f"{t.reference} {t.subject}"[:90]
+
+
+class SplitForm(forms.Form):
+    messages = forms.TypedMultipleChoiceField(
+        label=_("Messages"),
+        coerce=int,
+        error_messages={"required": _("Select at least one message to split out.")},
+    )
+    subject = forms.CharField(label=_("Subject of the new ticket"), required=False, max_length=300)
+
+    def __init__(self, *args, message_ids=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["messages"].choices = [(str(pk), str(pk)) for pk in message_ids]
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(label=_("Language"))
+
+    def __init__(self, *args, **kwargs):
+        from django.conf import settings
+
+        kwargs.setdefault("auto_id", "lang_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = settings.LANGUAGES
+
+
+def inbox_choices(user):
+    """Inboxes offered as a filter: all active ones (names are not secret)."""
+    return Inbox.objects.filter(is_active=True).only("id", "name").order_by("name")

@@ -1,0 +1,230 @@
+"""Small presentation helpers for the agent UI: labels, initials, timeline lines."""
+
+from __future__ import annotations
+
+from django import template
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from tickets.models import Channel, Delivery, EventKind, Priority, Status, TimelineEvent
+
+register = template.Library()
+
+
+def _label(choices, value) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return str(value)
+
+
+@register.filter
+def status_label(value) -> str:
+    return _label(Status, value)
+
+
+@register.filter
+def priority_label(value) -> str:
+    try:
+        return _label(Priority, int(value))
+    except (TypeError, ValueError):
+        return str(value)
+
+
+@register.filter
+def channel_label(value) -> str:
+    return _label(Channel, value)
+
+
+@register.filter
+def delivery_label(value) -> str:
+    return _label(Delivery, value)
+
+
+@register.filter
+def user_name(user) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+@register.filter
+def initials(name) -> str:
+    words = [w for w in str(name or "").replace("@", " ").replace(".", " ").split() if w]
+    if not words:
+        return "?"
+    letters = words[0][0] + (words[-1][0] if len(words) > 1 else "")
+    return letters.upper()
+
+
+@register.filter
+def avatar_hue(value) -> int:
+    """A stable colour per person, so the same customer always looks the same."""
+    return sum(ord(c) for c in str(value or "")) * 37 % 360
+
+
+@register.filter
+def filesize(value) -> str:
+    size = float(value or 0)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return str(value)
+
+
+def _ticket_link(ticket_id) -> SafeString:
+    if not isinstance(ticket_id, int):
+        return format_html("#{}", ticket_id)
+    return format_html(
+        '<a href="{}">#{}</a>', reverse("agents:ticket", args=[ticket_id]), ticket_id
+    )
+
+
+def _names(values) -> str:
+    return ", ".join(str(v) for v in values) if values else "—"
+
+
+@register.simple_tag
+def event_line(event: TimelineEvent) -> SafeString:
+    """One compact, translated sentence for a non-message timeline event."""
+    data = event.data or {}
+    actor = user_name(event.actor) if event.actor_id else ""
+    old, new = data.get("from"), data.get("to")
+    kind = event.kind
+
+    if kind == EventKind.TICKET_CREATED:
+        channel = channel_label(
+            data.get("channel") or (event.ticket.last_channel if event.ticket else "")
+        )
+        if data.get("split_from"):
+            return format_html(
+                _("Ticket {ticket} split off from {source}"),
+                ticket=_ticket_link(event.ticket_id),
+                source=_ticket_link(data["split_from"]),
+            )
+        line = format_html(
+            _("Ticket {ticket} opened via {channel}"),
+            ticket=_ticket_link(event.ticket_id),
+            channel=channel,
+        )
+        if data.get("follows"):
+            line += format_html(" " + _("(follows {ticket})"), ticket=_ticket_link(data["follows"]))
+        return line
+    if kind == EventKind.STATUS:
+        if actor:
+            return format_html(
+                _("{actor} changed the status from {old} to {new}"),
+                actor=actor,
+                old=status_label(old),
+                new=status_label(new),
+            )
+        return format_html(
+            _("Status changed from {old} to {new}"), old=status_label(old), new=status_label(new)
+        )
+    if kind == EventKind.PRIORITY:
+        return format_html(
+            _("{actor} changed the priority from {old} to {new}"),
+            actor=actor or _("Someone"),
+            old=priority_label(old),
+            new=priority_label(new),
+        )
+    if kind == EventKind.ASSIGNEE:
+        if not new:
+            return format_html(_("{actor} unassigned the ticket"), actor=actor or _("Someone"))
+        return format_html(
+            _("{actor} assigned the ticket to {new}"), actor=actor or _("Someone"), new=new
+        )
+    if kind == EventKind.TEAM:
+        if not new:
+            return format_html(
+                _("{actor} removed the ticket from its team"), actor=actor or _("Someone")
+            )
+        return format_html(
+            _("{actor} moved the ticket to team {new}"), actor=actor or _("Someone"), new=new
+        )
+    if kind == EventKind.TAGS:
+        return format_html(
+            _("{actor} changed the tags to {new}"),
+            actor=actor or _("Someone"),
+            new=_names(new),
+        )
+    if kind == EventKind.REOPENED:
+        return format_html(_("Ticket reopened by a new message from the customer"))
+    if kind == EventKind.TICKET_MERGED:
+        count = int(data.get("messages") or 0)
+        return format_html(
+            ngettext(
+                "{actor} merged ticket {source} “{subject}” into this one ({count} message)",
+                "{actor} merged ticket {source} “{subject}” into this one ({count} messages)",
+                count,
+            ),
+            actor=actor or _("Someone"),
+            source=f"#{data.get('source_id')}",
+            subject=data.get("source_subject") or "",
+            count=count,
+        )
+    if kind == EventKind.TICKET_SPLIT:
+        count = len(data.get("messages") or [])
+        return format_html(
+            ngettext(
+                "{actor} split {count} message off into ticket {ticket}",
+                "{actor} split {count} messages off into ticket {ticket}",
+                count,
+            ),
+            actor=actor or _("Someone"),
+            count=count,
+            ticket=_ticket_link(data.get("new_ticket_id")),
+        )
+    if kind == EventKind.CUSTOMER_MERGED:
+        return format_html(
+            _("{actor} merged customer “{name}” into this customer"),
+            actor=actor or _("Someone"),
+            name=data.get("source_name") or f"#{data.get('source_id')}",
+        )
+    if kind == EventKind.IDENTITY_LINKED:
+        return format_html(
+            _("{actor} linked the identity {identity}"),
+            actor=actor or _("Someone"),
+            identity=data.get("identity", ""),
+        )
+    return format_html("{}", event.get_kind_display())
+
+
+@register.filter
+def event_icon(kind: str) -> str:
+    """A short CSS hook per event kind (the icon itself is drawn in CSS)."""
+    return {
+        EventKind.STATUS: "status",
+        EventKind.ASSIGNEE: "person",
+        EventKind.PRIORITY: "flag",
+        EventKind.TAGS: "tag",
+        EventKind.TEAM: "team",
+        EventKind.TICKET_MERGED: "merge",
+        EventKind.TICKET_SPLIT: "split",
+        EventKind.CUSTOMER_MERGED: "merge",
+        EventKind.IDENTITY_LINKED: "link",
+        EventKind.REOPENED: "status",
+        EventKind.TICKET_CREATED: "new",
+    }.get(kind, "dot")
+
+
+@register.simple_tag
+def ui_strings() -> dict[str, str]:
+    """Strings the browser script shows, translated here (no JS catalog needed)."""
+    return {
+        "newActivity": _("New activity on ticket %(ref)s"),
+        "disconnected": _("Live updates paused, reconnecting…"),
+        "deliveryChanged": _("Delivery state: %(state)s"),
+        "requestFailed": _("That did not work. Reload the page and try again."),
+    }
+
+
+@register.simple_tag
+def user_role(user) -> str:
+    from tickets.access import role_of
+
+    return role_of(user) or ""

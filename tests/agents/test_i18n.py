@@ -1,0 +1,71 @@
+"""The agent UI speaks Polish and Czech, model choice labels included."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.urls import reverse
+
+from agents.models import Profile
+
+pytestmark = pytest.mark.skipif(not shutil.which("msgfmt"), reason="gettext is not installed")
+
+LOCALE = Path(django_settings.BASE_DIR) / "locale"
+
+
+@pytest.mark.parametrize("language", ["pl", "cs"])
+def test_the_catalog_is_complete(language):
+    po = LOCALE / language / "LC_MESSAGES" / "django.po"
+    result = subprocess.run(
+        ["msgfmt", "--check", "--statistics", "-o", "/dev/null", str(po)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "untranslated" not in result.stderr and "fuzzy" not in result.stderr, result.stderr
+
+
+@pytest.fixture
+def compiled_locale(settings, tmp_path):
+    """Compile the catalogs into a temporary folder, so the test needs no prior install step."""
+    for language in ("pl", "cs"):
+        target = tmp_path / language / "LC_MESSAGES"
+        target.mkdir(parents=True)
+        source = LOCALE / language / "LC_MESSAGES" / "django.po"
+        subprocess.run(["msgfmt", "-o", str(target / "django.mo"), str(source)], check=True)
+    settings.LOCALE_PATHS = [tmp_path]  # also resets Django's translation caches
+
+
+@pytest.mark.parametrize(
+    "language,expected",
+    [
+        ("pl", ["Skrzynka", "Nierozwiązane", "Nowe", "Wyloguj"]),
+        ("cs", ["Schránka", "Nevyřešené", "Nový", "Odhlásit se"]),
+    ],
+)
+def test_the_inbox_speaks_the_agents_language(
+    client, compiled_locale, agent, inbox, receive, language, expected
+):
+    receive(inbox)
+    Profile.objects.filter(user=agent).update(language=language)
+    client.force_login(agent)
+
+    html = client.get(reverse("agents:inbox")).content.decode()
+    for text in expected:
+        assert text in html
+
+
+def test_the_ticket_timeline_lines_are_translated(client, compiled_locale, agent, inbox, receive):
+    from tickets.changes import update_ticket
+
+    ticket = receive(inbox).ticket
+    update_ticket(ticket=ticket, actor=agent, status="pending", priority=4)
+    Profile.objects.filter(user=agent).update(language="pl")
+    client.force_login(agent)
+
+    html = client.get(reverse("agents:ticket", args=[ticket.pk])).content.decode()
+    assert "zmiana statusu z Nowe na Oczekujące" in html
+    assert "zmiana priorytetu z Normalny na Pilny" in html
+    assert "Wyślij i ustaw" in html
