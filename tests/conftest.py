@@ -65,7 +65,10 @@ def widget_inbox(db, team):
 @pytest.fixture
 def agent(db, team):
     user, _ = create_agent(
-        email="agnieszka@example.com", password="correct-horse", role="agent", team=team.name,
+        email="agnieszka@example.com",
+        password="correct-horse",
+        role="agent",
+        team=team.name,
         name="Agnieszka Nowak",
     )
     return user
@@ -74,7 +77,10 @@ def agent(db, team):
 @pytest.fixture
 def other_agent(db, other_team):
     user, _ = create_agent(
-        email="tomas@example.com", password="correct-horse", role="agent", team=other_team.name,
+        email="tomas@example.com",
+        password="correct-horse",
+        role="agent",
+        team=other_team.name,
         name="Tomáš Dvořák",
     )
     return user
@@ -94,7 +100,9 @@ def receive(db):
 
     def _receive(inbox, sender="jan@example.com", text="Dzień dobry, mam pytanie.", **fields):
         fields.setdefault("external_id", f"ext-{next(_ids)}")
-        kind = fields.pop("kind", IdentityKind.TEST if inbox.channel == Channel.TEST else inbox.channel)
+        kind = fields.pop(
+            "kind", IdentityKind.TEST if inbox.channel == Channel.TEST else inbox.channel
+        )
         name = fields.pop("name", "Jan Kowalski")
         return ingest(
             InboundMessage(

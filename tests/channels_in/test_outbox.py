@@ -85,7 +85,9 @@ def test_a_temporary_failure_goes_back_to_pending_for_a_retry(inbox, agent, rece
     assert send_outbound(reply.message.pk) == Delivery.SENT
 
 
-def test_a_send_cut_off_midway_becomes_unknown_not_sent_twice(inbox, agent, receive, provider, settings):
+def test_a_send_cut_off_midway_becomes_unknown_not_sent_twice(
+    inbox, agent, receive, provider, settings
+):
     settings.OUTBOUND_STUCK_AFTER_SECONDS = 0
     ticket = receive(inbox).ticket
     reply = record_reply(ticket=ticket, author=agent, text="Hi")

@@ -96,8 +96,10 @@ def test_a_payload_that_fails_to_process_stays_stored_and_can_be_replayed(inbox)
     from channels_in.base import Accepted
     from channels_in.pipeline import process_raw, replay, store_raw
 
-    stored = store_raw(inbox=inbox, accepted=Accepted(
-        provider_key="later", body=json.dumps({**GOOD, "id": "later"}).encode()))
+    stored = store_raw(
+        inbox=inbox,
+        accepted=Accepted(provider_key="later", body=json.dumps({**GOOD, "id": "later"}).encode()),
+    )
     # The inbox is switched off between storing and processing: ingest refuses.
     inbox.is_active = False
     inbox.save()
@@ -123,8 +125,12 @@ def test_the_sweeper_processes_payloads_left_unprocessed(inbox, settings):
 
     settings.INBOUND_SWEEP_AFTER_SECONDS = 0
     # Stored, then the process died before processing it.
-    store_raw(inbox=inbox, accepted=Accepted(provider_key="orphan", body=json.dumps(
-        {**GOOD, "id": "orphan"}).encode()))
+    store_raw(
+        inbox=inbox,
+        accepted=Accepted(
+            provider_key="orphan", body=json.dumps({**GOOD, "id": "orphan"}).encode()
+        ),
+    )
 
     assert sweep_inbound() == 1
     assert Message.objects.filter(external_id="orphan").count() == 1

@@ -16,8 +16,18 @@ def run(*args):
 
 
 def test_create_agent_prints_json_with_a_working_token(client):
-    printed = json.loads(run("create_agent", "ewa@example.pl", "--password", "long-enough",
-                             "--role", "manager", "--team", "Wsparcie"))
+    printed = json.loads(
+        run(
+            "create_agent",
+            "ewa@example.pl",
+            "--password",
+            "long-enough",
+            "--role",
+            "manager",
+            "--team",
+            "Wsparcie",
+        )
+    )
 
     assert printed["email"] == "ewa@example.pl" and printed["role"] == "manager"
     assert client.login(username="ewa@example.pl", password="long-enough")
@@ -52,12 +62,22 @@ def test_create_inbox_prints_key_url_and_the_provider_secrets(channel, secret_na
 
 def test_seed_demo_spans_every_channel_and_is_idempotent():
     run("seed_demo")
-    counts = (Customer.objects.count(), Ticket.objects.count(), Message.objects.count(),
-              TimelineEvent.objects.count(), Identity.objects.count())
+    counts = (
+        Customer.objects.count(),
+        Ticket.objects.count(),
+        Message.objects.count(),
+        TimelineEvent.objects.count(),
+        Identity.objects.count(),
+    )
     run("seed_demo")
 
-    assert counts == (Customer.objects.count(), Ticket.objects.count(), Message.objects.count(),
-                      TimelineEvent.objects.count(), Identity.objects.count())
+    assert counts == (
+        Customer.objects.count(),
+        Ticket.objects.count(),
+        Message.objects.count(),
+        TimelineEvent.objects.count(),
+        Identity.objects.count(),
+    )
     channels = set(Message.objects.values_list("channel", flat=True))
     assert {"email", "widget", "sms", "messenger"} <= channels
     # Someone whose history crosses channels, in one timeline.

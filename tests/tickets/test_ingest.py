@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from tickets.events import MessageReceived, subscribe
-from tickets.ingest import IngestError, InboundMessage, SenderIdentity, ingest
+from tickets.ingest import InboundMessage, IngestError, SenderIdentity, ingest
 from tickets.models import Customer, EventKind, Identity, Message, Status, Ticket, TimelineEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,7 +20,11 @@ def test_it_creates_customer_ticket_message_and_timeline(inbox, receive):
     assert result.ticket.status == Status.NEW
     assert result.ticket.team_id == inbox.team_id
     assert result.ticket.preview == "Where is my order 1234?"
-    kinds = list(TimelineEvent.objects.filter(customer=customer).order_by("id").values_list("kind", flat=True))
+    kinds = list(
+        TimelineEvent.objects.filter(customer=customer)
+        .order_by("id")
+        .values_list("kind", flat=True)
+    )
     assert kinds == [EventKind.TICKET_CREATED, EventKind.MESSAGE]
 
 
@@ -132,8 +136,15 @@ def test_it_emits_message_received_after_commit(inbox, receive):
 
 def test_it_refuses_a_message_without_provider_id(inbox):
     with pytest.raises(IngestError):
-        ingest(InboundMessage(inbox_id=inbox.pk, channel="test",
-                              sender=SenderIdentity(kind="test", value="x"), external_id="", text="hi"))
+        ingest(
+            InboundMessage(
+                inbox_id=inbox.pk,
+                channel="test",
+                sender=SenderIdentity(kind="test", value="x"),
+                external_id="",
+                text="hi",
+            )
+        )
     assert Message.objects.count() == 0
 
 
@@ -147,7 +158,9 @@ def test_an_answer_lands_where_the_agent_continued_the_conversation(db, team, ag
     from tickets.merge import link_identity
 
     link_identity(customer=first.ticket.customer, kind="phone", value="+48601234567")
-    record_reply(ticket=first.ticket, author=agent, text="Numer przesyłki wyślę SMS-em.", channel="sms")
+    record_reply(
+        ticket=first.ticket, author=agent, text="Numer przesyłki wyślę SMS-em.", channel="sms"
+    )
 
     answer = receive(sms, sender="+48601234567", kind="phone", text="Dziękuję!")
 

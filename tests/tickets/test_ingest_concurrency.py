@@ -34,8 +34,11 @@ def run_in_parallel(count, target):
 
 def message(inbox, external_id, sender="nowy@example.pl"):
     return InboundMessage(
-        inbox_id=inbox.pk, channel="test", sender=SenderIdentity(kind="test", value=sender),
-        external_id=external_id, text="Pierwsza wiadomość",
+        inbox_id=inbox.pk,
+        channel="test",
+        sender=SenderIdentity(kind="test", value=sender),
+        external_id=external_id,
+        text="Pierwsza wiadomość",
     )
 
 

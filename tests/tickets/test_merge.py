@@ -21,7 +21,8 @@ def test_merging_customers_moves_everything_and_is_recorded(inbox, other_inbox, 
     a.refresh_from_db(), b.refresh_from_db()
     assert b.merged_into_id == a.pk
     assert set(Identity.objects.filter(customer=a).values_list("value", flat=True)) == {
-        "kasia@example.pl", "+48601234567"
+        "kasia@example.pl",
+        "+48601234567",
     }
     assert Ticket.objects.filter(customer=a).count() == 2
     assert a.attributes == {"order": "PL-1", "plan": "Basic", "crm": "42"}
@@ -59,10 +60,15 @@ def test_merging_tickets_moves_messages_and_closes_the_source(inbox, other_inbox
 
     second.refresh_from_db()
     assert second.merged_into_id == first.pk and second.status == Status.CLOSED
-    assert list(Message.objects.filter(ticket=first).values_list("body_text", flat=True)) == ["one", "two"]
+    assert list(Message.objects.filter(ticket=first).values_list("body_text", flat=True)) == [
+        "one",
+        "two",
+    ]
     assert TimelineEvent.objects.filter(ticket=first, kind=EventKind.TICKET_MERGED).exists()
     # A hint to the merged ticket's message now threads into the survivor.
-    follow_up = receive(other_inbox, thread_hints=(Message.objects.get(body_text="two").external_id,))
+    follow_up = receive(
+        other_inbox, thread_hints=(Message.objects.get(body_text="two").external_id,)
+    )
     assert follow_up.ticket.pk == first.pk
 
 
@@ -89,8 +95,14 @@ def test_split_moves_chosen_messages_to_a_new_linked_ticket(inbox, receive):
 def test_changes_are_recorded_and_invalid_ones_change_nothing(inbox, agent, receive):
     ticket = receive(inbox).ticket
 
-    update_ticket(ticket=ticket, actor=agent, status="pending", priority=3, assignee=agent,
-                  tags=["Faktura", "vip"])
+    update_ticket(
+        ticket=ticket,
+        actor=agent,
+        status="pending",
+        priority=3,
+        assignee=agent,
+        tags=["Faktura", "vip"],
+    )
 
     ticket.refresh_from_db()
     assert (ticket.status, ticket.priority, ticket.assignee_id) == ("pending", 3, agent.pk)
