@@ -118,6 +118,26 @@ class InboxFilterForm(forms.Form):
     def page_size(self) -> int:
         return self.value("limit") or PAGE_SIZE
 
+    def active_filters(self) -> list[str]:
+        """Short labels of the filters in effect (defaults and invalid values left out),
+        for the heading: "Solved", "SMS", "#vip", "“refund”"."""
+        self.is_valid()
+        labels: list[str] = []
+        for name in ("status", "channel", "priority", "inbox"):
+            value = self.value(name)
+            if value in (None, ""):
+                continue
+            choices = dict(self.fields[name].choices)
+            labels.append(str(choices.get(value, value)))
+        tag = normalize_tag(self.value("tag") or "")
+        if tag:
+            labels.append(f"#{tag}")
+        q = (self.value("q") or "").strip()
+        if q:
+            # Translators: a search term in quotation marks, as your language writes them.
+            labels.append(_("“%(text)s”") % {"text": q})
+        return labels
+
 
 def reply_channels(ticket: Ticket) -> list[tuple[str, str]]:
     """The channels the customer can be reached on: those they have an identity for."""

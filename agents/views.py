@@ -88,6 +88,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         params = request.GET.copy()
         params["cursor"] = page.next_cursor
         more_query = params.urlencode()
+    active_filters = form.active_filters()
     context = {
         "form": form,
         "filters": filters,
@@ -96,14 +97,16 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "more_query": more_query,
         "views": [(name, VIEW_LABELS[name]) for name in VIEWS],
         "current_view": filters.view,
+        "view_label": VIEW_LABELS[filters.view],
         "sorts": SORTS,
         "tag_options": Tag.objects.order_by("name").values_list("name", flat=True)[:200],
-        "filtered": any(
-            request.GET.get(k) for k in ("status", "channel", "priority", "tag", "inbox", "q")
-        ),
+        "active_filters": active_filters,
+        "filtered": bool(active_filters),
     }
     if request.htmx and not request.htmx.history_restore_request:
-        partial = "more" if cursor else "list"
+        # A filter change swaps the list and, out of band, everything else that
+        # depends on the filters: the heading, the Clear link, the view links.
+        partial = "more" if cursor else "filtered"
         return render(request, f"agents/inbox.html#{partial}", context)
     return render(request, "agents/inbox.html", context)
 
@@ -146,16 +149,41 @@ class Block:
     def message_count(self) -> int:
         return sum(1 for e in self.events if e.message_id)
 
+    @property
+    def channels(self) -> list[tuple[str, str]]:
+        """The channels its messages came and went on, in order of first use."""
+        seen: dict[str, str] = {}
+        for event in self.events:
+            message = event.message if event.message_id else None
+            if message is not None and not message.is_note:
+                seen.setdefault(message.channel, message.get_channel_display())
+        return list(seen.items())
+
 
 def group_events(events: list[TimelineEvent], ticket: Ticket) -> list[Block]:
-    """Oldest first. Consecutive events of another ticket fold into one block."""
+    """Oldest first. Consecutive events of another ticket fold into one block.
+
+    Customer events (an identity linked) amid another ticket's events fold with
+    them, so one conversation is not cut into two folded blocks.
+    """
     blocks: list[Block] = []
     for event in events:
-        other = event.ticket_id is not None and event.ticket_id != ticket.pk
-        if other and blocks and blocks[-1].folded and blocks[-1].ticket.pk == event.ticket_id:
-            blocks[-1].events.append(event)
+        if event.ticket_id is None or event.ticket_id == ticket.pk:
+            blocks.append(Block(ticket=None, folded=False, events=[event]))
             continue
-        blocks.append(Block(ticket=event.ticket if other else None, folded=other, events=[event]))
+        start = len(blocks)
+        while (
+            start and not blocks[start - 1].folded and blocks[start - 1].events[0].ticket_id is None
+        ):
+            start -= 1
+        run = blocks[start - 1] if start else None
+        if run is not None and run.folded and run.ticket.pk == event.ticket_id:
+            for between in blocks[start:]:
+                run.events.extend(between.events)
+            del blocks[start:]
+            run.events.append(event)
+            continue
+        blocks.append(Block(ticket=event.ticket, folded=True, events=[event]))
     return blocks
 
 

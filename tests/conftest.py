@@ -4,7 +4,10 @@ create_agent, ingest), never half-valid raw rows."""
 from __future__ import annotations
 
 import itertools
+import shutil
 import socket
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -35,6 +38,19 @@ def _loopback_only(monkeypatch):
 @pytest.fixture(autouse=True)
 def _fast_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def compiled_locale(settings, tmp_path):
+    """The pl and cs catalogs compiled into a temporary folder, so no install step is needed."""
+    if not shutil.which("msgfmt"):
+        pytest.skip("gettext is not installed")
+    for language in ("pl", "cs"):
+        target = tmp_path / "locale" / language / "LC_MESSAGES"
+        target.mkdir(parents=True)
+        source = Path(settings.BASE_DIR) / "locale" / language / "LC_MESSAGES" / "django.po"
+        subprocess.run(["msgfmt", "-o", str(target / "django.mo"), str(source)], check=True)
+    settings.LOCALE_PATHS = [tmp_path / "locale"]  # also resets Django's translation caches
 
 
 @pytest.fixture

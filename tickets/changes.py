@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .events import TicketChanged, emit
 from .models import EventKind, Priority, Status, Tag, Team, Ticket, TimelineEvent
@@ -17,7 +18,7 @@ MAX_TAGS = 20
 
 
 class ChangeError(Exception):
-    """A change that cannot be made; the message says why."""
+    """A change that cannot be made; the message says why, in the request's language."""
 
 
 def update_ticket(
@@ -32,18 +33,18 @@ def update_ticket(
 ) -> Ticket:
     """Apply the given changes at once, each recorded on the timeline. Nothing else is touched."""
     if status is not None and status not in Status.values:
-        raise ChangeError(f"Unknown status: {status}.")
+        raise ChangeError(_("Unknown status: %(status)s.") % {"status": status})
     if priority is not None and priority not in Priority.values:
-        raise ChangeError(f"Unknown priority: {priority}.")
+        raise ChangeError(_("Unknown priority: %(priority)s.") % {"priority": priority})
     if assignee is not UNSET and assignee is not None:
         if not get_user_model().objects.filter(pk=assignee.pk, is_active=True).exists():
-            raise ChangeError("The assignee is not an active agent.")
+            raise ChangeError(_("The assignee is not an active agent."))
     if tags is not None:
         tags = sorted({normalize_tag(t) for t in tags if normalize_tag(t)})
         if len(tags) > MAX_TAGS:
-            raise ChangeError(f"A ticket can have at most {MAX_TAGS} tags.")
+            raise ChangeError(_("A ticket can have at most %(max)s tags.") % {"max": MAX_TAGS})
     if team is not UNSET and team is not None and not isinstance(team, Team):
-        raise ChangeError("Unknown team.")
+        raise ChangeError(_("Unknown team."))
 
     now = timezone.now()
     with transaction.atomic():

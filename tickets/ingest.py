@@ -16,6 +16,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .events import MessageReceived, emit
 from .files import safe_filename
@@ -134,7 +135,8 @@ def _ingest_once(inbound: InboundMessage, *, check_replay: bool) -> IngestResult
                 return IngestResult(message=existing, ticket=existing.ticket, duplicate=True)
         inbox = Inbox.objects.get(pk=inbound.inbox_id)
         if not inbox.is_active:
-            raise IngestError(f"inbox {inbox.pk} is not active")
+            # An agent opening a ticket can meet this one (tickets/opening.py): translated.
+            raise IngestError(_("The inbox %(inbox)s is not active.") % {"inbox": inbox.name})
         if inbound.customer_id is not None:
             customer = Customer.objects.select_for_update().get(pk=inbound.customer_id).live()
         else:
@@ -346,7 +348,7 @@ def _hinted_ticket(inbound: InboundMessage, customer: Customer) -> Ticket | None
     if ticket is None:
         return None
     # Follow merges to the ticket that lives on.
-    for _ in range(10):
+    for _hop in range(10):
         if not ticket.merged_into_id:
             break
         ticket = Ticket.objects.get(pk=ticket.merged_into_id)

@@ -9,12 +9,14 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .events import CustomersMerged, TicketChanged, emit
 from .models import (
     Customer,
     EventKind,
     Identity,
+    IdentityKind,
     Message,
     Status,
     Ticket,
@@ -23,7 +25,7 @@ from .models import (
 
 
 class MergeError(Exception):
-    """The merge or split cannot be done; the message says why."""
+    """The merge or split cannot be done; the message says why, in the request's language."""
 
 
 def merge_customers(
@@ -35,7 +37,7 @@ def merge_customers(
     differing values are kept in the merge event.
     """
     if source.pk == target.pk:
-        raise MergeError("A customer cannot be merged into itself.")
+        raise MergeError(_("A customer cannot be merged into itself."))
     now = timezone.now()
     with transaction.atomic():
         locked = {
@@ -44,7 +46,7 @@ def merge_customers(
         }
         source, target = locked[source.pk], locked[target.pk]
         if source.merged_into_id or target.merged_into_id:
-            raise MergeError("One of these customers was already merged into another.")
+            raise MergeError(_("One of these customers was already merged into another."))
         conflicts = {
             key: value
             for key, value in source.attributes.items()
@@ -83,6 +85,14 @@ def merge_customers(
     return target
 
 
+def _kind_label(kind: str) -> str:
+    """An identity kind as agents know it ("Phone"), in the active language."""
+    try:
+        return str(IdentityKind(kind).label)
+    except ValueError:
+        return kind
+
+
 def link_identity(
     *,
     customer: Customer,
@@ -95,14 +105,14 @@ def link_identity(
     merge the customers instead, so nobody's history changes hands silently."""
     value = Identity.normalize(kind, value)
     if not value:
-        raise MergeError("The identity needs a value.")
+        raise MergeError(_("The identity needs a value."))
     existing = Identity.objects.filter(kind=kind, value=value).first()
     if existing is not None:
         if existing.customer_id == customer.pk:
             return existing
         raise MergeError(
-            f"{kind} {value} belongs to customer #{existing.customer_id}; "
-            "merge the customers instead."
+            _("%(kind)s %(value)s belongs to customer #%(customer)s; merge the customers instead.")
+            % {"kind": _kind_label(kind), "value": value, "customer": existing.customer_id}
         )
     try:
         with transaction.atomic():
@@ -116,7 +126,10 @@ def link_identity(
                 data={"identity": f"{kind}:{value}", "verified": verified},
             )
     except IntegrityError as exc:
-        raise MergeError(f"{kind} {value} was just linked to another customer.") from exc
+        raise MergeError(
+            _("%(kind)s %(value)s was just linked to another customer.")
+            % {"kind": _kind_label(kind), "value": value}
+        ) from exc
     return identity
 
 
@@ -125,10 +138,10 @@ def merge_tickets(
 ) -> Ticket:
     """Move the messages and history of `source` into `target` and close `source`."""
     if source.pk == target.pk:
-        raise MergeError("A ticket cannot be merged into itself.")
+        raise MergeError(_("A ticket cannot be merged into itself."))
     if source.customer_id != target.customer_id:
         raise MergeError(
-            "Only tickets of the same customer can be merged; merge the customers first."
+            _("Only tickets of the same customer can be merged; merge the customers first.")
         )
     now = timezone.now()
     with transaction.atomic():
@@ -138,8 +151,15 @@ def merge_tickets(
         }
         source, target = locked[source.pk], locked[target.pk]
         if source.merged_into_id or target.merged_into_id:
-            raise MergeError("One of these tickets was already merged.")
+            raise MergeError(_("One of these tickets was already merged."))
         moved = source.messages.update(ticket=target)
+        # A "ticket created" line names its own ticket by the event's ticket, which is
+        # about to become the target: keep the id in its data, or a split-off ticket
+        # merged back would read "Ticket #1 split off from #1".
+        for event in TimelineEvent.objects.filter(ticket=source, kind=EventKind.TICKET_CREATED):
+            if "ticket_id" not in event.data:
+                event.data = {**event.data, "ticket_id": source.pk}
+                event.save(update_fields=["data"])
         TimelineEvent.objects.filter(ticket=source).update(ticket=target)
         target.tags.add(*source.tags.all())
         for field in ("last_customer_message_at", "last_agent_message_at", "last_activity_at"):
@@ -194,15 +214,15 @@ def split_ticket(
     """Move the given messages (and their timeline entries) out into a new ticket."""
     message_ids = sorted(set(message_ids))
     if not message_ids:
-        raise MergeError("Choose at least one message to split out.")
+        raise MergeError(_("Choose at least one message to split out."))
     now = timezone.now()
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
         messages = list(Message.objects.filter(ticket=ticket, pk__in=message_ids).order_by("id"))
         if len(messages) != len(message_ids):
-            raise MergeError("Some of these messages are not on this ticket.")
+            raise MergeError(_("Some of these messages are not on this ticket."))
         if len(messages) == Message.objects.filter(ticket=ticket).count():
-            raise MergeError("A split must leave at least one message on the ticket.")
+            raise MergeError(_("A split must leave at least one message on the ticket."))
         first = messages[0]
         new = Ticket.objects.create(
             customer_id=ticket.customer_id,
@@ -239,7 +259,11 @@ def split_ticket(
                     kind=EventKind.TICKET_CREATED,
                     actor=actor,
                     created_at=now,
-                    data={"split_from": ticket.pk, "channel": new.last_channel},
+                    data={
+                        "ticket_id": new.pk,
+                        "split_from": ticket.pk,
+                        "channel": new.last_channel,
+                    },
                 ),
             ]
         )

@@ -13,8 +13,9 @@ import uuid
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils.translation import gettext as _
 
-from .ingest import InboundMessage, SenderIdentity, ingest
+from .ingest import InboundMessage, IngestError, SenderIdentity, ingest
 from .models import (
     Customer,
     Identity,
@@ -29,7 +30,7 @@ from .sanitize import html_to_text, sanitize_html
 
 
 class OpeningError(Exception):
-    """The ticket cannot be opened as asked; the message says why."""
+    """The ticket cannot be opened as asked; the message says why, in the request's language."""
 
 
 @dataclass(frozen=True)
@@ -58,44 +59,50 @@ def open_ticket(
     again returns the first ticket and stores nothing.
     """
     if (customer is None) == (identity is None):
-        raise OpeningError("Give either a customer or a way to reach them, not both.")
+        raise OpeningError(_("Give either a customer or a way to reach them, not both."))
     html = sanitize_html(html)
     text = (text or html_to_text(html)).strip()
     if not text:
-        raise OpeningError("The customer's first message cannot be empty.")
+        raise OpeningError(_("The customer's first message cannot be empty."))
     if len(text) > MAX_BODY:
-        raise OpeningError(f"A message can be at most {MAX_BODY} characters long.")
+        raise OpeningError(
+            _("A message can be at most %(max)s characters long.") % {"max": MAX_BODY}
+        )
     if priority is not None and priority not in Priority.values:
-        raise OpeningError(f"Unknown priority: {priority}.")
+        raise OpeningError(_("Unknown priority: %(priority)s.") % {"priority": priority})
     if not inbox.is_active:
-        raise OpeningError(f"The inbox {inbox.name} is not active.")
+        raise OpeningError(_("The inbox %(inbox)s is not active.") % {"inbox": inbox.name})
     if identity is not None:
         if identity.kind not in IdentityKind.values:
-            raise OpeningError(f"Unknown identity kind: {identity.kind}.")
+            raise OpeningError(_("Unknown identity kind: %(kind)s.") % {"kind": identity.kind})
         if not Identity.normalize(identity.kind, identity.value):
-            raise OpeningError("The identity needs a value.")
+            raise OpeningError(_("The identity needs a value."))
     if idempotency_key:
         existing = _opened_with(idempotency_key)
         if existing is not None:
             return existing
-    result = ingest(
-        InboundMessage(
-            inbox_id=inbox.pk,
-            channel=inbox.channel,
-            sender=identity,
-            customer_id=customer.pk if customer is not None else None,
-            # The key makes a repeated request a replay of the first one.
-            external_id=f"agent:{idempotency_key or uuid.uuid4().hex}",
-            idempotency_key=idempotency_key or None,
-            text=text,
-            html=html,
-            subject=subject,
-            new_ticket=True,
-            priority=priority,
-            recorded_by=actor.pk,
-            meta={"opened_by": actor.pk},
+    try:
+        result = ingest(
+            InboundMessage(
+                inbox_id=inbox.pk,
+                channel=inbox.channel,
+                sender=identity,
+                customer_id=customer.pk if customer is not None else None,
+                # The key makes a repeated request a replay of the first one.
+                external_id=f"agent:{idempotency_key or uuid.uuid4().hex}",
+                idempotency_key=idempotency_key or None,
+                text=text,
+                html=html,
+                subject=subject,
+                new_ticket=True,
+                priority=priority,
+                recorded_by=actor.pk,
+                meta={"opened_by": actor.pk},
+            )
         )
-    )
+    except IngestError as exc:
+        # E.g. the inbox was switched off since the check above: the agent sees why.
+        raise OpeningError(str(exc)) from exc
     return OpenedTicket(ticket=result.ticket, message=result.message, duplicate=result.duplicate)
 
 

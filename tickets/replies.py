@@ -12,12 +12,14 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .events import NoteAdded, ReplyRecorded, emit
 from .ingest import _preview
 from .models import (
     IDENTITY_KIND_FOR_CHANNEL,
     AuthorKind,
+    Channel,
     Delivery,
     Direction,
     EventKind,
@@ -33,7 +35,11 @@ MAX_BODY = 50_000
 
 
 class ReplyError(Exception):
-    """The reply cannot be sent as asked; the message says why, for the agent."""
+    """The reply cannot be sent as asked; the message says why, for the agent.
+
+    Messages are translated when raised, into the language of the request
+    (the agent's profile language in the UI, Accept-Language in the API).
+    """
 
 
 @dataclass(frozen=True)
@@ -62,11 +68,11 @@ def record_reply(
     html = sanitize_html(html)
     text = (text or html_to_text(html)).strip()
     if not text:
-        raise ReplyError("A reply cannot be empty.")
+        raise ReplyError(_("A reply cannot be empty."))
     if len(text) > MAX_BODY:
-        raise ReplyError(f"A reply can be at most {MAX_BODY} characters long.")
+        raise ReplyError(_("A reply can be at most %(max)s characters long.") % {"max": MAX_BODY})
     if status is not None and status not in Status.values:
-        raise ReplyError(f"Unknown status: {status}.")
+        raise ReplyError(_("Unknown status: %(status)s.") % {"status": status})
     if idempotency_key:
         existing = Message.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
@@ -144,13 +150,24 @@ def record_reply(
     return ReplyResult(message=message, duplicate=False)
 
 
+def _channel_label(channel: str) -> str:
+    """The channel as agents know it ("SMS", "Chat"), in the active language."""
+    try:
+        return str(Channel(channel).label)
+    except ValueError:
+        return channel
+
+
 def inbox_for(*, ticket: Ticket, channel: str) -> Inbox:
     """The inbox a reply on `channel` leaves from, if the customer can be reached there."""
     kind = IDENTITY_KIND_FOR_CHANNEL.get(channel)
     if kind is None:
-        raise ReplyError(f"Unknown channel: {channel}.")
+        raise ReplyError(_("Unknown channel: %(channel)s.") % {"channel": channel})
     if not ticket.customer.identities.filter(kind=kind).exists():
-        raise ReplyError(f"The customer has no {channel} contact to reply to.")
+        raise ReplyError(
+            _("The customer has no %(channel)s contact to reply to.")
+            % {"channel": _channel_label(channel)}
+        )
     if ticket.inbox.channel == channel and ticket.inbox.is_active:
         return ticket.inbox
     # Continue on another channel: the inbox of that channel the customer used last.
@@ -164,7 +181,9 @@ def inbox_for(*, ticket: Ticket, channel: str) -> Inbox:
         return recent.inbox
     inbox = Inbox.objects.filter(channel=channel, is_active=True).order_by("id").first()
     if inbox is None:
-        raise ReplyError(f"No active {channel} inbox to send from.")
+        raise ReplyError(
+            _("No active %(channel)s inbox to send from.") % {"channel": _channel_label(channel)}
+        )
     return inbox
 
 
@@ -172,9 +191,9 @@ def add_note(*, ticket: Ticket, author: AbstractBaseUser, text: str) -> Message:
     """An internal note: seen by agents only, never sent anywhere."""
     text = text.strip()
     if not text:
-        raise ReplyError("A note cannot be empty.")
+        raise ReplyError(_("A note cannot be empty."))
     if len(text) > MAX_BODY:
-        raise ReplyError(f"A note can be at most {MAX_BODY} characters long.")
+        raise ReplyError(_("A note can be at most %(max)s characters long.") % {"max": MAX_BODY})
     now = timezone.now()
     with transaction.atomic():
         note = Message.objects.create(

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import template
+from django.contrib.humanize.templatetags.humanize import NaturalTimeFormatter, naturaltime
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from tickets.models import Channel, Delivery, EventKind, Priority, Status, TimelineEvent
+from tickets.models import (
+    Channel,
+    Delivery,
+    EventKind,
+    IdentityKind,
+    Priority,
+    Status,
+    TimelineEvent,
+)
 
 register = template.Library()
 
@@ -67,6 +80,30 @@ def avatar_hue(value) -> int:
 
 
 @register.filter
+def ago(value) -> str:
+    """humanize's naturaltime with one unit past a day ("2 days ago", not "2 days,
+    2 hours ago"), so it fits a list column; Django's own translations."""
+    if isinstance(value, datetime) and timezone.is_aware(value):
+        now = timezone.now()
+        if value < now and (now - value).days:
+            delta = timesince(
+                value, now, time_strings=NaturalTimeFormatter.past_substrings, depth=1
+            )
+            return NaturalTimeFormatter.time_strings["past-day"] % {"delta": delta}
+    return naturaltime(value)
+
+
+@register.filter
+def row_preview(ticket) -> str:
+    """The latest message's preview, unless it only repeats the subject: a chat or SMS
+    ticket is named after its first message (tickets/ingest.py)."""
+    preview, subject = ticket.preview or "", ticket.subject or ""
+    if preview == subject or (subject.endswith("…") and preview.startswith(subject[:-1])):
+        return ""
+    return preview
+
+
+@register.filter
 def filesize(value) -> str:
     size = float(value or 0)
     for unit in ("B", "KB", "MB", "GB"):
@@ -84,6 +121,21 @@ def _ticket_link(ticket_id) -> SafeString:
     )
 
 
+def _identity(value: str) -> str:
+    """An identity as stored ("phone:+48601234567") as agents read it ("+48601234567 (Phone)")."""
+    kind, sep, address = str(value).partition(":")
+    if not sep:
+        return str(value)
+    return f"{address} ({_label(IdentityKind, kind)})"
+
+
+def _by(actor: str, with_actor: str, without_actor: str, **values) -> SafeString:
+    """The line naming who did it, or, for changes made by the system or an import, without."""
+    if actor:
+        return format_html(with_actor, actor=actor, **values)
+    return format_html(without_actor, **values)
+
+
 def _names(values) -> str:
     return ", ".join(str(v) for v in values) if values else "—"
 
@@ -97,99 +149,127 @@ def event_line(event: TimelineEvent) -> SafeString:
     kind = event.kind
 
     if kind == EventKind.TICKET_CREATED:
+        # After a merge the event belongs to the target ticket; the ticket it is
+        # about is kept in its data (tickets/merge.py).
+        ticket_id = data.get("ticket_id") or event.ticket_id
         channel = channel_label(
             data.get("channel") or (event.ticket.last_channel if event.ticket else "")
         )
         if data.get("split_from"):
+            if ticket_id == data["split_from"]:
+                # Merged back before merges kept the id: which ticket it was is lost.
+                return format_html(
+                    _("A ticket was split off from {source}"),
+                    source=_ticket_link(data["split_from"]),
+                )
             return format_html(
                 _("Ticket {ticket} split off from {source}"),
-                ticket=_ticket_link(event.ticket_id),
+                ticket=_ticket_link(ticket_id),
                 source=_ticket_link(data["split_from"]),
             )
         line = format_html(
             _("Ticket {ticket} opened via {channel}"),
-            ticket=_ticket_link(event.ticket_id),
+            ticket=_ticket_link(ticket_id),
             channel=channel,
         )
         if data.get("follows"):
             line += format_html(" " + _("(follows {ticket})"), ticket=_ticket_link(data["follows"]))
         return line
     if kind == EventKind.STATUS:
-        if actor:
-            return format_html(
-                _("{actor} changed the status from {old} to {new}"),
-                actor=actor,
-                old=status_label(old),
-                new=status_label(new),
-            )
-        return format_html(
-            _("Status changed from {old} to {new}"), old=status_label(old), new=status_label(new)
+        return _by(
+            actor,
+            _("{actor} changed the status from {old} to {new}"),
+            _("Status changed from {old} to {new}"),
+            old=status_label(old),
+            new=status_label(new),
         )
     if kind == EventKind.PRIORITY:
-        return format_html(
+        return _by(
+            actor,
             _("{actor} changed the priority from {old} to {new}"),
-            actor=actor or _("Someone"),
+            _("Priority changed from {old} to {new}"),
             old=priority_label(old),
             new=priority_label(new),
         )
     if kind == EventKind.ASSIGNEE:
         if not new:
-            return format_html(_("{actor} unassigned the ticket"), actor=actor or _("Someone"))
-        return format_html(
-            _("{actor} assigned the ticket to {new}"), actor=actor or _("Someone"), new=new
+            return _by(actor, _("{actor} unassigned the ticket"), _("Ticket unassigned"))
+        return _by(
+            actor,
+            _("{actor} assigned the ticket to {new}"),
+            _("Ticket assigned to {new}"),
+            new=new,
         )
     if kind == EventKind.TEAM:
         if not new:
-            return format_html(
-                _("{actor} removed the ticket from its team"), actor=actor or _("Someone")
+            return _by(
+                actor,
+                _("{actor} removed the ticket from its team"),
+                _("Ticket removed from its team"),
             )
-        return format_html(
-            _("{actor} moved the ticket to team {new}"), actor=actor or _("Someone"), new=new
+        return _by(
+            actor,
+            _("{actor} moved the ticket to team {new}"),
+            _("Ticket moved to team {new}"),
+            new=new,
         )
     if kind == EventKind.TAGS:
-        return format_html(
+        return _by(
+            actor,
             _("{actor} changed the tags to {new}"),
-            actor=actor or _("Someone"),
+            _("Tags changed to {new}"),
             new=_names(new),
         )
     if kind == EventKind.REOPENED:
         return format_html(_("Ticket reopened by a new message from the customer"))
     if kind == EventKind.TICKET_MERGED:
         count = int(data.get("messages") or 0)
-        return format_html(
+        return _by(
+            actor,
             ngettext(
                 "{actor} merged ticket {source} “{subject}” into this one ({count} message)",
                 "{actor} merged ticket {source} “{subject}” into this one ({count} messages)",
                 count,
             ),
-            actor=actor or _("Someone"),
+            ngettext(
+                "Ticket {source} “{subject}” was merged into this one ({count} message)",
+                "Ticket {source} “{subject}” was merged into this one ({count} messages)",
+                count,
+            ),
             source=f"#{data.get('source_id')}",
             subject=data.get("source_subject") or "",
             count=count,
         )
     if kind == EventKind.TICKET_SPLIT:
         count = len(data.get("messages") or [])
-        return format_html(
+        return _by(
+            actor,
             ngettext(
                 "{actor} split {count} message off into ticket {ticket}",
                 "{actor} split {count} messages off into ticket {ticket}",
                 count,
             ),
-            actor=actor or _("Someone"),
+            ngettext(
+                "{count} message was split off into ticket {ticket}",
+                "{count} messages were split off into ticket {ticket}",
+                count,
+            ),
             count=count,
             ticket=_ticket_link(data.get("new_ticket_id")),
         )
     if kind == EventKind.CUSTOMER_MERGED:
-        return format_html(
+        return _by(
+            actor,
             _("{actor} merged customer “{name}” into this customer"),
-            actor=actor or _("Someone"),
+            _("Customer “{name}” was merged into this customer"),
             name=data.get("source_name") or f"#{data.get('source_id')}",
         )
     if kind == EventKind.IDENTITY_LINKED:
-        return format_html(
+        return _by(
+            actor,
             _("{actor} linked the identity {identity}"),
-            actor=actor or _("Someone"),
-            identity=data.get("identity", ""),
+            _("The identity {identity} was linked"),
+            identity=_identity(data.get("identity", "")),
         )
     return format_html("{}", event.get_kind_display())
 

@@ -27,17 +27,6 @@ def test_the_catalog_is_complete(language):
     assert "untranslated" not in result.stderr and "fuzzy" not in result.stderr, result.stderr
 
 
-@pytest.fixture
-def compiled_locale(settings, tmp_path):
-    """Compile the catalogs into a temporary folder, so the test needs no prior install step."""
-    for language in ("pl", "cs"):
-        target = tmp_path / language / "LC_MESSAGES"
-        target.mkdir(parents=True)
-        source = LOCALE / language / "LC_MESSAGES" / "django.po"
-        subprocess.run(["msgfmt", "-o", str(target / "django.mo"), str(source)], check=True)
-    settings.LOCALE_PATHS = [tmp_path]  # also resets Django's translation caches
-
-
 @pytest.mark.parametrize(
     "language,expected",
     [
@@ -69,3 +58,27 @@ def test_the_ticket_timeline_lines_are_translated(client, compiled_locale, agent
     assert "zmiana statusu z Nowe na Oczekujące" in html
     assert "zmiana priorytetu z Normalny na Pilny" in html
     assert "Wyślij i ustaw" in html
+
+
+def test_a_workflow_error_reaches_a_polish_agent_in_polish(
+    client, compiled_locale, agent, inbox, receive
+):
+    """Errors raised in tickets/ are translated into the agent's language, not shown in English."""
+    ticket = receive(inbox).ticket
+    inbox.is_active = False
+    inbox.save()
+    Profile.objects.filter(user=agent).update(language="pl")
+    client.force_login(agent)
+
+    data = {"text": "Dzień dobry", "channel": "test", "idempotency_key": "k", "action": "send"}
+    html = client.post(reverse("agents:ticket_reply", args=[ticket.pk]), data).content.decode()
+    assert "Brak aktywnej skrzynki w kanale Test" in html
+    assert "No active" not in html
+
+    only = ticket.messages.get()
+    response = client.post(
+        reverse("agents:ticket_split", args=[ticket.pk]), {"messages": [str(only.pk)]}
+    )
+    html = client.get(response["Location"]).content.decode()
+    assert "musi zostać co najmniej jedna wiadomość" in html
+    assert "at least one message" not in html

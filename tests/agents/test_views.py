@@ -134,6 +134,52 @@ def test_it_answers_htmx_with_partials_and_pages_with_load_more(client, agent, i
     assert first_ids.isdisjoint(re.findall(r'id="ticket-(\d+)"', html2))
 
 
+def test_inbox_rows_say_when_in_one_unit_and_do_not_repeat_the_subject(
+    client, agent, inbox, receive
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    # A chat or SMS ticket is named after its first message.
+    receive(
+        inbox, text="Is my parcel lost?", received_at=timezone.now() - timedelta(days=2, hours=3)
+    )
+    client.force_login(agent)
+
+    html = client.get(reverse("agents:inbox")).content.decode()
+    assert re.search(r">2\s+days ago</time>", html)  # not "2 days, 3 hours ago"
+    assert html.count("Is my parcel lost?") == 1 and "row-preview" not in html
+
+
+def _oob(html: str, element_id: str) -> str:
+    """The out-of-band element with this id: its start tag up to the first end tag of its kind."""
+    match = re.search(rf'<(\w+) [^>]*id="{element_id}" hx-swap-oob="true"[^>]*>', html)
+    assert match, f"no out-of-band #{element_id} in the answer"
+    return html[match.start() : html.index(f"</{match.group(1)}>", match.end())]
+
+
+def test_a_filter_change_also_updates_the_heading_and_the_clear_link(client, agent, inbox, receive):
+    receive(inbox, sender="a@example.com", name="Anna", text="Refund please", subject="Refund")
+    client.force_login(agent)
+
+    filters = {"status": "new", "q": "refund"}
+    html = client.get(reverse("agents:inbox"), filters, HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in html and html.count('class="ticket-row') == 1
+    head = _oob(html, "inbox-head")
+    assert ">All</h1>" in head
+    assert '<li class="chip">New</li>' in head and '<li class="chip">“refund”</li>' in head
+    assert 'class="clear-filters" href="?view=all"' in head
+    assert "filter-on" in _oob(html, "filter-toggle")
+    # Switching the view keeps the new filters.
+    assert _oob(html, "views-list").count("q=refund") == 4
+
+    html = client.get(reverse("agents:inbox"), HTTP_HX_REQUEST="true").content.decode()
+    assert "active-filters" not in _oob(html, "inbox-head")
+    assert "clear-filters" not in _oob(html, "inbox-head")
+    assert "filter-on" not in _oob(html, "filter-toggle")
+
+
 @pytest.mark.parametrize("rows", [25, 100])
 def test_the_inbox_query_count_does_not_grow_with_page_size(
     client, agent, inbox, receive, django_assert_max_num_queries, rows
@@ -263,6 +309,26 @@ def test_other_tickets_of_the_customer_are_folded_with_a_link(client, agent, inb
     assert reverse("agents:ticket", args=[old.pk]) in folded
 
 
+def test_a_contact_linked_amid_another_ticket_does_not_cut_its_fold_in_two(
+    client, agent, inbox, receive
+):
+    from tickets.changes import update_ticket
+    from tickets.merge import link_identity
+
+    old = receive(inbox, text="an old problem").ticket
+    link_identity(customer=old.customer, kind="phone", value="+48601234567")
+    assert receive(inbox, text="more on the old problem").ticket.pk == old.pk
+    update_ticket(ticket=old, actor=agent, status=Status.CLOSED)
+    new = receive(inbox, text="a new problem").ticket
+    client.force_login(agent)
+
+    html = client.get(ticket_url("ticket", new)).content.decode()
+    assert html.count('class="tl-group"') == 1
+    folded = html[html.index('class="tl-group"') :].split("</details>")[0]
+    assert "more on the old problem" in folded and "+48601234567 (Phone)" in folded
+    assert "2 messages" in folded and "channel-test" in folded
+
+
 def test_older_history_loads_page_by_page(client, agent, inbox, receive):
     first = receive(inbox, text="the very first message", subject="History")
     for i in range(60):
@@ -387,7 +453,7 @@ def test_a_reply_error_from_the_workflow_is_shown_not_raised(client, agent, inbo
 
     response = client.post(ticket_url("ticket_reply", ticket), data)
     assert response.status_code == 422
-    assert "No active test inbox" in response.content.decode()
+    assert "No active Test inbox" in response.content.decode()
     assert not Message.objects.filter(direction=Direction.OUT).exists()
 
 
@@ -514,6 +580,50 @@ def test_it_splits_selected_messages_into_a_new_ticket(client, agent, inbox, rec
     assert new.subject == "Other"
     second.refresh_from_db()
     assert second.ticket_id == new.pk
+
+
+def _timeline_lines(html: str) -> list[str]:
+    return [
+        re.sub(r"<[^>]+>", "", line)
+        for line in re.findall(r'<span class="tl-text">(.*?)</span>', html)
+    ]
+
+
+def test_a_split_off_ticket_merged_back_still_names_itself(client, agent, inbox, receive, ticket):
+    second = receive(inbox, text="Also: a different question").message
+    client.force_login(agent)
+    client.post(ticket_url("ticket_split", ticket), {"messages": [str(second.pk)]})
+    new = Ticket.objects.exclude(pk=ticket.pk).get()
+    response = client.post(ticket_url("ticket_merge", new), {"target": str(ticket.pk)})
+    assert response["Location"] == ticket_url("ticket", ticket)
+
+    lines = _timeline_lines(client.get(ticket_url("ticket", ticket)).content.decode())
+    assert f"Ticket #{new.pk} split off from #{ticket.pk}" in lines
+    assert lines.count(f"Ticket #{ticket.pk} opened via Test") == 1
+    assert not [line for line in lines if f"#{ticket.pk} split off from #{ticket.pk}" in line]
+
+    # Events merged back before merges kept the id do not claim the ticket split off itself.
+    created = TimelineEvent.objects.get(kind=EventKind.TICKET_CREATED, data__split_from=ticket.pk)
+    created.data = {k: v for k, v in created.data.items() if k != "ticket_id"}
+    created.save()
+    lines = _timeline_lines(client.get(ticket_url("ticket", ticket)).content.decode())
+    assert f"A ticket was split off from #{ticket.pk}" in lines
+
+
+def test_a_merged_tickets_opening_line_still_names_it(client, agent, inbox, receive):
+    from tickets.changes import update_ticket
+
+    first = receive(inbox, text="first ticket").ticket
+    update_ticket(ticket=first, actor=agent, status=Status.CLOSED)
+    second = receive(inbox, text="a new question").ticket
+    assert second.pk != first.pk
+    update_ticket(ticket=first, actor=agent, status=Status.OPEN)
+    client.force_login(agent)
+    client.post(ticket_url("ticket_merge", second), {"target": str(first.pk)})
+
+    lines = _timeline_lines(client.get(ticket_url("ticket", first)).content.decode())
+    assert lines.count(f"Ticket #{first.pk} opened via Test") == 1
+    assert [line for line in lines if line.startswith(f"Ticket #{second.pk} opened via Test")]
 
 
 def test_a_split_that_would_empty_the_ticket_is_explained(client, agent, ticket):

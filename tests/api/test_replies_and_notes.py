@@ -100,7 +100,7 @@ def test_an_overlong_key_is_refused(api, jan):
         ({"text": ""}, 400, "invalid", "text"),
         ({"html": "<p> </p>"}, 400, "reply_error", "cannot be empty"),
         ({"text": "x", "channel": "pigeon"}, 400, "invalid", "channel"),
-        ({"text": "x", "channel": "messenger"}, 400, "reply_error", "no messenger contact"),
+        ({"text": "x", "channel": "messenger"}, 400, "reply_error", "no Messenger contact"),
         ({"text": "x", "status": "gone"}, 400, "invalid", "status"),
         ({"text": "x" * 50_001}, 400, "reply_error", "at most 50000 characters"),
         ({"text": "x", "cc": "boss@example.com"}, 400, "invalid", "Unknown field"),
@@ -152,3 +152,24 @@ def test_an_empty_note_is_refused(api, jan):
     assert_error(api.post(url, {}, format="json"), 400, "invalid")
     assert_error(api.post(url, {"text": "   "}, format="json"), 400, "invalid")
     assert not Message.objects.filter(is_note=True).exists()
+
+
+@pytest.mark.parametrize(
+    ("language", "detail"),
+    [
+        (None, "The customer has no Messenger contact to reply to."),
+        ("pl", "Klient nie ma kontaktu w kanale Messenger, na który można odpowiedzieć."),
+        ("cs", "Zákazník nemá v kanálu Messenger žádný kontakt, na který lze odpovědět."),
+    ],
+)
+def test_a_workflow_error_speaks_the_language_of_the_request(
+    api, jan, compiled_locale, language, detail
+):
+    _, mail_ticket, _ = jan
+    headers = {"HTTP_ACCEPT_LANGUAGE": language} if language else {}
+
+    response = api.post(
+        replies_url(mail_ticket), {"text": "x", "channel": "messenger"}, format="json", **headers
+    )
+
+    assert assert_error(response, 400, "reply_error")["detail"] == detail

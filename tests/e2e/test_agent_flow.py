@@ -4,13 +4,15 @@ The server runs as a subprocess (`manage.py serve`: uvicorn with the embedded
 Celery worker and beat) on its own SQLite file, whatever DATABASE_URL the rest
 of the suite uses; messages arrive over HTTP at the test channel's webhook,
 exactly as a provider would send them. Debian's chromium is driven by
-Playwright. The screenshots land in docs/screenshots/ for the README.
+Playwright. The README's screenshots (docs/screenshots/) are taken on a second
+server loaded with `manage.py seed_demo`, as a customer sees the product.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -18,6 +20,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +34,7 @@ CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "docs" / "screenshots"
 EMAIL = "eva.novakova@example.com"
 PASSWORD = "e2e-correct-horse"
+DEMO_PASSWORD = "demo-pass-2026"  # seed_demo's agents
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-background-networking",
@@ -43,9 +48,10 @@ CHROMIUM_ARGS = [
 @dataclass
 class Server:
     base: str
-    inbox_key: str
-    token: str
+    env: dict
     log: Path
+    inbox_key: str = ""
+    token: str = ""
     _ids: int = 0
 
     def post_inbound(self, sender: str, name: str, text: str, subject: str = "") -> dict:
@@ -101,11 +107,11 @@ def _wait_until_up(base: str, process: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"the server did not come up:\n{log.read_text(errors='replace')[-4000:]}")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@contextmanager
+def _running_server(tmp: Path) -> Iterator[Server]:
+    """A migrated database of its own and `manage.py serve` on a free port, stopped afterwards."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (make test installs it)")
-    tmp = tmp_path_factory.mktemp("e2e")
     env = {
         **os.environ,
         # Its own database and the embedded topology, whatever the suite runs on.
@@ -121,13 +127,6 @@ def server(tmp_path_factory):
     # Catalogs are compiled at install; compile here too so a bare `pytest` sees pl/cs.
     _manage(env, "compilemessages", "-v0", "--ignore=.venv")
     _manage(env, "migrate", "--no-input", "-v0")
-    _manage(
-        env, "create_agent", EMAIL, "--password", PASSWORD, "--role", "agent",
-        "--team", "Support", "--name", "Eva Nováková",
-    )  # fmt: skip
-    inbox = json.loads(
-        _manage(env, "create_inbox", "test", "--name", "Website", "--team", "Support")
-    )
 
     port = _free_port()
     log = tmp / "server.log"
@@ -143,7 +142,7 @@ def server(tmp_path_factory):
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base, process, log)
-        yield Server(base=base, inbox_key=inbox["key"], token=inbox["secrets"]["token"], log=log)
+        yield Server(base=base, env=env, log=log)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
@@ -156,6 +155,29 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """An empty helpdesk with one agent and a test-channel inbox, for the live flow."""
+    with _running_server(tmp_path_factory.mktemp("e2e")) as server:
+        _manage(
+            server.env, "create_agent", EMAIL, "--password", PASSWORD, "--role", "agent",
+            "--team", "Support", "--name", "Eva Nováková",
+        )  # fmt: skip
+        inbox = json.loads(
+            _manage(server.env, "create_inbox", "test", "--name", "Website", "--team", "Support")
+        )
+        server.inbox_key, server.token = inbox["key"], inbox["secrets"]["token"]
+        yield server
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory):
+    """The helpdesk as `make run` shows it: `manage.py seed_demo` on the server's database."""
+    with _running_server(tmp_path_factory.mktemp("e2e-demo")) as server:
+        _manage(server.env, "seed_demo")
+        yield server
+
+
+@pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 
@@ -165,10 +187,10 @@ def browser():
         browser.close()
 
 
-def _sign_in(page, base: str) -> None:
+def _sign_in(page, base: str, email: str = EMAIL, password: str = PASSWORD) -> None:
     page.goto(f"{base}/login/")
-    page.get_by_label("Email").fill(EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{base}/agent/")
 
@@ -180,7 +202,6 @@ def _wait_live(page) -> None:
 def test_an_agent_answers_a_customer_and_sees_new_messages_live(server, browser):
     from playwright.sync_api import expect
 
-    SHOTS.mkdir(parents=True, exist_ok=True)
     first = server.post_inbound(
         "jan.kowalski@example.com",
         "Jan Kowalski",
@@ -264,12 +285,8 @@ def test_an_agent_answers_a_customer_and_sees_new_messages_live(server, browser)
         expect(page.locator("#timeline")).to_contain_text("changed the tags to shipping, vip")
         expect(page.locator("#ticket-header")).to_contain_text("High")
         assert page.evaluate("window.__e2eMarker") == "no reload"
-        page.locator("#tab-reply").click()
-        page.locator("#timeline-scroller").focus()
-        page.locator("#timeline-scroller").evaluate("el => el.scrollTop = el.scrollHeight")
-        # Let the highlight of fresh items and the "Saved." notices fade.
+        # The "Saved." notices fade away.
         expect(page.locator(".form-success")).to_have_count(0, timeout=8_000)
-        page.screenshot(path=str(SHOTS / "ticket.png"))
 
         # The keyboard help.
         page.locator("body").press("?")
@@ -290,8 +307,6 @@ def test_an_agent_answers_a_customer_and_sees_new_messages_live(server, browser)
         expect(rows.first).to_contain_text("Sofia Rossi")
         expect(rows).to_have_count(5)
         assert page.evaluate("window.__e2eMarker") == "inbox, no reload"
-        page.wait_for_timeout(3800)  # the "new" highlight fades before the screenshot
-        page.screenshot(path=str(SHOTS / "inbox.png"))
 
         # The phone layout of the ticket.
         phone = browser.new_context(
@@ -306,7 +321,6 @@ def test_an_agent_answers_a_customer_and_sees_new_messages_live(server, browser)
         expect(mobile.locator("#timeline")).to_contain_text("gift note")
         width = mobile.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
-        mobile.screenshot(path=str(SHOTS / "ticket-mobile.png"))
         phone.close()
     finally:
         context.close()
@@ -315,7 +329,6 @@ def test_an_agent_answers_a_customer_and_sees_new_messages_live(server, browser)
 def test_the_ui_speaks_polish_and_czech(server, browser):
     from playwright.sync_api import expect
 
-    SHOTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1360, "height": 860})
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -327,7 +340,6 @@ def test_the_ui_speaks_polish_and_czech(server, browser):
         expect(page.locator(".mainnav")).to_contain_text("Skrzynka")
         expect(page.locator("#filters")).to_contain_text("Priorytet")
         _wait_live(page)
-        page.screenshot(path=str(SHOTS / "inbox-pl.png"))
 
         # The choice is saved in the profile: it survives signing out and in again.
         page.get_by_role("button", name="Wyloguj").click()
@@ -353,3 +365,81 @@ def _sign_in_localized(page, base: str, *, button: str) -> None:
     page.locator("#id_password").fill(PASSWORD)
     page.get_by_role("button", name=button).click()
     page.wait_for_url(f"{base}/agent/")
+
+
+def test_the_readme_screenshots_show_the_demo(demo_server, browser):
+    """docs/screenshots/ as a customer sees the product after `make run`: the seeded demo."""
+    from playwright.sync_api import expect
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    base = demo_server.base
+    context = browser.new_context(viewport={"width": 1360, "height": 860}, locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        # The manager's profile says Polish; the README's main shots are in English.
+        _sign_in(page, base, "manager@demo.example", DEMO_PASSWORD)
+        page.locator("#lang-select").select_option("en")
+        page.locator(".lang-form button").click()
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        _wait_live(page)
+        rows = page.locator("#ticket-rows > li")
+        expect(rows.filter(has_text="Katarzyna Wiśniewska")).to_have_count(1)
+        expect(rows.filter(has_text="Jiří Svoboda")).to_have_count(1)
+        page.screenshot(path=str(SHOTS / "inbox.png"))
+
+        # Katarzyna wrote by email, then SMS, then chat: one timeline, older tickets folded.
+        rows.filter(has_text="Katarzyna Wiśniewska").locator(".row-link").click()
+        page.wait_for_url(re.compile(r".*/agent/tickets/\d+/$"))
+        _wait_live(page)
+        timeline = page.locator("#timeline")
+        folded = timeline.locator(".tl-group")
+        expect(folded.first.locator("summary")).to_contain_text("Opóźnione zamówienie PL-20931")
+        for channel in ("email", "sms", "widget"):
+            expect(timeline.locator(f".msg .channel-{channel}").first).to_be_attached()
+        expect(timeline.locator(".msg-note")).to_contain_text("ładowarkę")
+        page.screenshot(path=str(SHOTS / "ticket.png"))
+
+        phone = browser.new_context(
+            viewport={"width": 390, "height": 844},
+            device_scale_factor=2,
+            is_mobile=True,
+            has_touch=True,
+            storage_state=context.storage_state(),
+        )
+        mobile = phone.new_page()
+        mobile.goto(page.url)
+        expect(mobile.locator("#timeline")).to_contain_text("brakuje ładowarki")
+        width = mobile.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
+        mobile.screenshot(path=str(SHOTS / "ticket-mobile.png"))
+        phone.close()
+    finally:
+        context.close()
+
+    # Anna's profile language is Polish: the UI follows it from the first page.
+    context = browser.new_context(viewport={"width": 1360, "height": 860}, locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        _sign_in(page, base, "anna@demo.example", DEMO_PASSWORD)
+        expect(page.locator("html")).to_have_attribute("lang", "pl")
+        expect(page.locator(".mainnav")).to_contain_text("Skrzynka")
+        _wait_live(page)
+        expect(page.locator("#ticket-rows > li").first).to_be_visible()
+        page.screenshot(path=str(SHOTS / "inbox-pl.png"))
+
+        # A filter changes the list and, with it, the heading and the Clear link; no reload.
+        page.evaluate("window.__e2eMarker = 'filters, no reload'")
+        page.locator("#filter_channel").select_option("sms")
+        expect(page.locator("#inbox-head .active-filters")).to_have_text("SMS")
+        expect(page.locator("#inbox-head .clear-filters")).to_be_visible()
+        expect(page).to_have_url(re.compile(r"[?&]channel=sms"))
+        expect(page.locator("#ticket-rows > li")).to_have_count(1)
+        expect(page.locator("#ticket-rows")).to_contain_text("Marek Zieliński")
+        assert page.evaluate("window.__e2eMarker") == "filters, no reload"
+        page.locator("#inbox-head .clear-filters").click()
+        expect(page.locator("#inbox-head .active-filters")).to_have_count(0)
+        expect(page.locator("#inbox-head .clear-filters")).to_have_count(0)
+    finally:
+        context.close()

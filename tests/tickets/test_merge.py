@@ -117,7 +117,7 @@ def test_changes_are_recorded_and_invalid_ones_change_nothing(inbox, agent, rece
 
 def test_a_reply_to_a_channel_the_customer_cannot_be_reached_on_is_refused(inbox, agent, receive):
     ticket = receive(inbox).ticket
-    with pytest.raises(ReplyError, match="no sms contact"):
+    with pytest.raises(ReplyError, match="no SMS contact"):
         record_reply(ticket=ticket, author=agent, text="Hi", channel="sms")
     with pytest.raises(ReplyError):
         record_reply(ticket=ticket, author=agent, text="   ")
