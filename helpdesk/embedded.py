@@ -37,7 +37,7 @@ def start_embedded_queue(*, concurrency: int = 4) -> None:
         without_heartbeat=True,
         without_mingle=True,
         without_gossip=True,
-        loglevel="INFO",
+        loglevel="WARNING",
     )
     threading.Thread(target=worker.start, name="celery-worker", daemon=True).start()
     beat = EmbeddedService(app, thread=True, scheduler_cls="celery.beat.Scheduler")

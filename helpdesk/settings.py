@@ -216,7 +216,13 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # One line per task received and finished is noise in the embedded server.
+        "celery.worker.strategy": {"level": "WARNING" if EMBEDDED else "INFO"},
+        "celery.app.trace": {"level": "WARNING" if EMBEDDED else "INFO"},
+        "celery.beat": {"level": "WARNING" if EMBEDDED else "INFO"},
+    },
 }
 
 SESSION_COOKIE_HTTPONLY = True
