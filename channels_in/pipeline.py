@@ -58,7 +58,7 @@ def process_raw(raw_id: int) -> IngestResult | None:
     adapter = get_adapter(raw.channel)
     try:
         inbound = adapter.parse(bytes(raw.body), raw.meta, raw.inbox)
-        result = ingest(inbound) if inbound is not None else None
+        result = ingest(inbound, inbox=raw.inbox) if inbound is not None else None
     except Exception as exc:
         log.exception("inbound %s (%s %s) failed", raw.pk, raw.channel, raw.provider_key)
         RawInbound.objects.filter(pk=raw.pk).update(

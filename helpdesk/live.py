@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ def bind_server_loop(loop: asyncio.AbstractEventLoop) -> None:
 
 
 def publish(group: str, message: dict[str, Any]) -> None:
-    """Best effort: a live push is a convenience, the database holds the truth."""
+    """Best effort and non-blocking: a live push is a convenience, the database holds the truth."""
     layer = get_channel_layer()
     if layer is None:
         return
@@ -34,18 +35,62 @@ def publish(group: str, message: dict[str, Any]) -> None:
         running = asyncio.get_running_loop()
     except RuntimeError:
         running = None
+    if running is not None:
+        running.create_task(_send(layer, group, message))
+        return
+    # From sync code (views, workers): hand the send to a long-lived loop. The
+    # in-memory layer's queues belong to the server's loop; the Redis layer keeps
+    # its connection pool per loop, so one lasting loop reuses its connections
+    # (asgiref's async_to_sync would start a new loop, and connect anew, per call).
+    if _server_loop is not None and _server_loop.is_running():
+        loop = _server_loop
+    elif isinstance(layer, InMemoryChannelLayer):
+        # No server here (a test, a command): asgiref finds the loop that owns
+        # the queues when called from a sync_to_async thread.
+        async_to_sync(_send)(layer, group, message)
+        return
+    else:
+        loop = _publisher_loop()
+    asyncio.run_coroutine_threadsafe(_send(layer, group, message), loop)
+
+
+async def _send(layer, group: str, message: dict[str, Any]) -> None:
     try:
-        if running is not None:
-            running.create_task(layer.group_send(group, message))
-        elif _server_loop is not None and _server_loop.is_running():
-            future = asyncio.run_coroutine_threadsafe(
-                layer.group_send(group, message), _server_loop
-            )
-            future.result(timeout=5)
-        else:
-            async_to_sync(layer.group_send)(group, message)
+        await layer.group_send(group, message)
     except Exception:
         log.warning("live push to %s failed", group, exc_info=True)
+
+
+_own_loop: asyncio.AbstractEventLoop | None = None
+_own_loop_lock = threading.Lock()
+
+
+def _publisher_loop() -> asyncio.AbstractEventLoop:
+    global _own_loop
+    with _own_loop_lock:
+        if _own_loop is None:
+            _own_loop = asyncio.new_event_loop()
+            threading.Thread(
+                target=_own_loop.run_forever, name="live-publisher", daemon=True
+            ).start()
+        return _own_loop
+
+
+def flush(timeout: float = 5.0) -> None:
+    """Wait until pushes handed over so far have gone out (tests, shutdown)."""
+    loop = _server_loop if _server_loop is not None and _server_loop.is_running() else _own_loop
+    if loop is None:
+        return
+
+    async def _drain() -> None:
+        current = asyncio.current_task()
+        pending = [
+            t for t in asyncio.all_tasks() if t is not current and t.get_coro().__name__ == "_send"
+        ]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+
+    asyncio.run_coroutine_threadsafe(_drain(), loop).result(timeout + 1)
 
 
 class BindLoopMiddleware:

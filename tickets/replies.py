@@ -101,6 +101,8 @@ def record_reply(
             locked.first_response_at = locked.first_response_at or now
             locked.last_agent_message_at = now
             locked.last_channel = channel
+            if inbox.pk != locked.inbox_id:
+                locked.reply_inbox = inbox
             locked.last_activity_at = now
             locked.preview = _preview(text)
             if status:
