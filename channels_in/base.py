@@ -7,6 +7,7 @@ that apply to every send live once, here in Adapter.deliver().
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 
@@ -51,6 +52,17 @@ class DeliveryError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
+
+
+def load_json_object(body: bytes) -> dict:
+    """A webhook body that must be one JSON object; MalformedError otherwise."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedError("the body is not JSON") from exc
+    if not isinstance(payload, dict):
+        raise MalformedError("the body must be a JSON object")
+    return payload
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,20 @@ Replies are marked sent without leaving the machine.
 from __future__ import annotations
 
 import hmac
-import json
 
 from django.http import HttpRequest
 
 from tickets.ingest import InboundMessage, SenderIdentity
 from tickets.models import Channel, IdentityKind, Inbox, Message
 
-from ..base import Accepted, Adapter, BadSignatureError, MalformedError, SendResult
+from ..base import (
+    Accepted,
+    Adapter,
+    BadSignatureError,
+    MalformedError,
+    SendResult,
+    load_json_object,
+)
 
 
 def bearer_token(request: HttpRequest) -> str:
@@ -58,12 +64,7 @@ class TestAdapter(Adapter):
 
 
 def _load(body: bytes) -> dict:
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedError("the body is not JSON") from exc
-    if not isinstance(payload, dict):
-        raise MalformedError("the body must be a JSON object")
+    payload = load_json_object(body)
     for key in ("id", "from"):
         if not isinstance(payload.get(key), str) or not payload[key].strip():
             raise MalformedError(f"'{key}' is required and must be a non-empty string")

@@ -8,15 +8,13 @@ and kept for the HTTP fallback to fetch.
 
 from __future__ import annotations
 
-import json
-
 from django.core import signing
 
 from helpdesk.live import publish
 from tickets.ingest import InboundMessage, SenderIdentity
 from tickets.models import Channel, IdentityKind, Inbox, Message
 
-from ..base import Adapter, MalformedError, SendResult
+from ..base import Adapter, MalformedError, SendResult, load_json_object
 
 VISITOR_SALT = "widget.visitor"
 MAX_BODY_CHARS = 5000
@@ -79,12 +77,7 @@ class WidgetAdapter(Adapter):
 
 
 def parse_payload(body: bytes) -> dict:
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedError("the body is not JSON") from exc
-    if not isinstance(payload, dict):
-        raise MalformedError("the body must be a JSON object")
+    payload = load_json_object(body)
     text = payload.get("body")
     if not isinstance(text, str) or not text.strip():
         raise MalformedError("'body' is required")
