@@ -44,7 +44,7 @@ def _fast_media(settings, tmp_path):
 def compiled_locale(settings, tmp_path):
     """The pl and cs catalogs compiled into a temporary folder, so no install step is needed."""
     if not shutil.which("msgfmt"):
-        pytest.skip("gettext is not installed")
+        pytest.fail("gettext (msgfmt) is needed to compile the catalogs: apt-get install gettext")
     for language in ("pl", "cs"):
         target = tmp_path / "locale" / language / "LC_MESSAGES"
         target.mkdir(parents=True)

@@ -111,7 +111,7 @@ def _wait_until_up(base: str, process: subprocess.Popen, log: Path) -> None:
 def _running_server(tmp: Path) -> Iterator[Server]:
     """A migrated database of its own and `manage.py serve` on a free port, stopped afterwards."""
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (make test installs it)")
+        pytest.fail("Debian's chromium is not installed: run `make test`, which installs it")
     env = {
         **os.environ,
         # Its own database and the embedded topology, whatever the suite runs on.
