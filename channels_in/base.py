@@ -45,6 +45,11 @@ class TooLargeError(WebhookError):
     code = "too_large"
 
 
+class MethodNotAllowedError(WebhookError):
+    status = 405
+    code = "method_not_allowed"
+
+
 class DeliveryError(Exception):
     """A send that failed. permanent=True: retrying cannot help (invalid number, blocked)."""
 
@@ -92,6 +97,10 @@ class Adapter:
         Raises a WebhookError subclass to refuse it; nothing is stored then.
         """
         raise MalformedError(f"{self.channel} takes no webhooks")
+
+    def verify_subscription(self, request: HttpRequest, inbox: Inbox) -> HttpResponse:
+        """Answer a provider's GET handshake (Meta's hub.challenge). Most channels have none."""
+        raise MethodNotAllowedError("Use POST.")
 
     def parse(self, body: bytes, meta: dict, inbox: Inbox) -> InboundMessage | None:
         """Turn a stored raw payload into an InboundMessage (None: nothing to ingest)."""

@@ -38,11 +38,10 @@ def inbound_webhook(request: HttpRequest, channel: str, key: str) -> HttpRespons
     except LookupError:
         return json_error(404, "unknown_channel", f"No channel called {channel}.")
     if request.method == "GET":
-        return (
-            adapter.verify_subscription(request, inbox)
-            if hasattr(adapter, "verify_subscription")
-            else json_error(405, "method_not_allowed", "Use POST.")
-        )
+        try:
+            return adapter.verify_subscription(request, inbox)
+        except WebhookError as exc:
+            return json_error(exc.status, exc.code, exc.detail)
     try:
         length = int(request.headers.get("Content-Length") or 0)
         if length > settings.INBOUND_MAX_BYTES:

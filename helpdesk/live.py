@@ -76,23 +76,6 @@ def _publisher_loop() -> asyncio.AbstractEventLoop:
         return _own_loop
 
 
-def flush(timeout: float = 5.0) -> None:
-    """Wait until pushes handed over so far have gone out (tests, shutdown)."""
-    loop = _server_loop if _server_loop is not None and _server_loop.is_running() else _own_loop
-    if loop is None:
-        return
-
-    async def _drain() -> None:
-        current = asyncio.current_task()
-        pending = [
-            t for t in asyncio.all_tasks() if t is not current and t.get_coro().__name__ == "_send"
-        ]
-        if pending:
-            await asyncio.wait(pending, timeout=timeout)
-
-    asyncio.run_coroutine_threadsafe(_drain(), loop).result(timeout + 1)
-
-
 class BindLoopMiddleware:
     """ASGI middleware that remembers the server's event loop on the first request."""
 

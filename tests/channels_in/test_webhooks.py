@@ -135,3 +135,10 @@ def test_the_sweeper_processes_payloads_left_unprocessed(inbox, settings):
     assert sweep_inbound() == 1
     assert Message.objects.filter(external_id="orphan").count() == 1
     assert sweep_inbound() == 0
+
+
+def test_a_get_on_a_channel_without_a_handshake_is_405_json(client, inbox):
+    response = client.get(f"/inbound/test/{inbox.key}/")
+
+    assert response.status_code == 405
+    assert response.json()["error"] == "method_not_allowed"

@@ -58,20 +58,48 @@ STORIES = [
             (IdentityKind.WIDGET, "demo-visitor-kasia"),
         ],
         "steps": [
-            ("in", "email", 9, "Dzień dobry, zamówienie PL-20931 miało dotrzeć wczoraj, "
-             "a kurier nadal go nie odebrał z magazynu. Czy mogą Państwo sprawdzić, co się dzieje?",
-             "Opóźnione zamówienie PL-20931"),
-            ("out", "anna@demo.example", 9, "Dzień dobry Pani Katarzyno, sprawdziłam: paczka "
-             "czekała na odbiór przez kuriera. Dziś rano wyjechała z magazynu, numer przesyłki "
-             "prześlę SMS-em.", "pending"),
-            ("out", "anna@demo.example", 9, "Numer przesyłki: 6200 1234 5678. Pozdrawiam, Anna",
-             "pending", Channel.SMS),
+            (
+                "in",
+                "email",
+                9,
+                "Dzień dobry, zamówienie PL-20931 miało dotrzeć wczoraj, "
+                "a kurier nadal go nie odebrał z magazynu. "
+                "Czy mogą Państwo sprawdzić, co się dzieje?",
+                "Opóźnione zamówienie PL-20931",
+            ),
+            (
+                "out",
+                "anna@demo.example",
+                9,
+                "Dzień dobry Pani Katarzyno, sprawdziłam: paczka "
+                "czekała na odbiór przez kuriera. Dziś rano wyjechała z magazynu, numer przesyłki "
+                "prześlę SMS-em.",
+                "pending",
+            ),
+            (
+                "out",
+                "anna@demo.example",
+                9,
+                "Numer przesyłki: 6200 1234 5678. Pozdrawiam, Anna",
+                "pending",
+                Channel.SMS,
+            ),
             ("in", "sms", 8, "Dziękuję! A czy mogę zmienić adres doręczenia na paczkomat?"),
-            ("out", "anna@demo.example", 8, "Tak, zmieniłam punkt doręczenia na paczkomat "
-             "WAW123M. Kod odbioru przyjdzie od przewoźnika.", "solved"),
+            (
+                "out",
+                "anna@demo.example",
+                8,
+                "Tak, zmieniłam punkt doręczenia na paczkomat "
+                "WAW123M. Kod odbioru przyjdzie od przewoźnika.",
+                "solved",
+            ),
             ("in", "widget", 1, "Hej, paczka doszła, ale w środku brakuje ładowarki z zestawu."),
-            ("note", "anna@demo.example", 1, "Klientka Premium — wyślijmy ładowarkę kurierem "
-             "ekspresowym bez czekania na zwrot."),
+            (
+                "note",
+                "anna@demo.example",
+                1,
+                "Klientka Premium — wyślijmy ładowarkę kurierem ekspresowym bez czekania na zwrot.",
+            ),
         ],
         "tags": ["delivery", "premium"],
     },
@@ -84,14 +112,35 @@ STORIES = [
             (IdentityKind.EMAIL, "jiri.svoboda@example.cz"),
         ],
         "steps": [
-            ("in", "messenger", 6, "Dobrý den, chtěl bych reklamovat sluchátka z objednávky "
-             "CZ-7781, levé sluchátko nehraje."),
-            ("out", "petr@demo.example", 6, "Dobrý den, je nám líto. Pošlete nám prosím fotku "
-             "štítku se sériovým číslem na e-mail, reklamaci hned založím.", "pending"),
-            ("in", "email_cz", 5, "Posílám fotku štítku. Sériové číslo je HX-22-0091.",
-             "Reklamace CZ-7781"),
-            ("out", "petr@demo.example", 5, "Děkuji, reklamace je založená. Nová sluchátka "
-             "odešleme do 3 pracovních dnů.", "solved"),
+            (
+                "in",
+                "messenger",
+                6,
+                "Dobrý den, chtěl bych reklamovat sluchátka z objednávky "
+                "CZ-7781, levé sluchátko nehraje.",
+            ),
+            (
+                "out",
+                "petr@demo.example",
+                6,
+                "Dobrý den, je nám líto. Pošlete nám prosím fotku "
+                "štítku se sériovým číslem na e-mail, reklamaci hned založím.",
+                "pending",
+            ),
+            (
+                "in",
+                "email_cz",
+                5,
+                "Posílám fotku štítku. Sériové číslo je HX-22-0091.",
+                "Reklamace CZ-7781",
+            ),
+            (
+                "out",
+                "petr@demo.example",
+                5,
+                "Děkuji, reklamace je založená. Nová sluchátka odešleme do 3 pracovních dnů.",
+                "solved",
+            ),
         ],
         "tags": ["complaint"],
     },
@@ -104,12 +153,28 @@ STORIES = [
             (IdentityKind.EMAIL, "oliver.bennett@example.co.uk"),
         ],
         "steps": [
-            ("in", "widget", 3, "Hi, I can't sign in to my account since this morning — the "
-             "reset link says it has expired."),
-            ("out", "emma@demo.example", 3, "Sorry about that, Oliver. I've sent a fresh reset "
-             "link to your email; it's valid for an hour."),
-            ("in", "email", 0, "Thanks, that worked. One more thing: can I add a second user to "
-             "our Business plan?", "Second user on our plan"),
+            (
+                "in",
+                "widget",
+                3,
+                "Hi, I can't sign in to my account since this morning — the "
+                "reset link says it has expired.",
+            ),
+            (
+                "out",
+                "emma@demo.example",
+                3,
+                "Sorry about that, Oliver. I've sent a fresh reset "
+                "link to your email; it's valid for an hour.",
+            ),
+            (
+                "in",
+                "email",
+                0,
+                "Thanks, that worked. One more thing: can I add a second user to "
+                "our Business plan?",
+                "Second user on our plan",
+            ),
         ],
         "tags": ["account"],
         "priority": Priority.HIGH,
@@ -120,10 +185,19 @@ STORIES = [
         "attributes": {"invoice": "FV/2026/11/042"},
         "identities": [(IdentityKind.PHONE, "+48512987654")],
         "steps": [
-            ("in", "sms", 2, "Dzień dobry, na fakturze FV/2026/11/042 jest zły NIP firmy. "
-             "Proszę o korektę."),
-            ("out", "anna@demo.example", 2, "Dzień dobry, proszę podać poprawny NIP, a wystawimy "
-             "fakturę korygującą.", "pending"),
+            (
+                "in",
+                "sms",
+                2,
+                "Dzień dobry, na fakturze FV/2026/11/042 jest zły NIP firmy. Proszę o korektę.",
+            ),
+            (
+                "out",
+                "anna@demo.example",
+                2,
+                "Dzień dobry, proszę podać poprawny NIP, a wystawimy fakturę korygującą.",
+                "pending",
+            ),
         ],
         "tags": ["invoice"],
     },
@@ -133,8 +207,13 @@ STORIES = [
         "attributes": {},
         "identities": [(IdentityKind.EMAIL, "lucie.horakova@example.cz")],
         "steps": [
-            ("in", "email_cz", 0, "Dobrý den, můžu vrátit boty, které jsem koupila před 20 "
-             "dny? Nesedí mi velikost.", "Vrácení zboží"),
+            (
+                "in",
+                "email_cz",
+                0,
+                "Dobrý den, můžu vrátit boty, které jsem koupila před 20 dny? Nesedí mi velikost.",
+                "Vrácení zboží",
+            ),
         ],
         "tags": ["returns"],
         "priority": Priority.NORMAL,
@@ -167,7 +246,9 @@ class Command(BaseCommand):
             inbox = Inbox.objects.filter(channel=channel, name=name).first()
             if inbox is None:
                 inbox = create_inbox(
-                    channel=channel, name=name, language=language,
+                    channel=channel,
+                    name=name,
+                    language=language,
                     team=Team.objects.get_or_create(name=team)[0],
                 )
             inboxes[key] = inbox
@@ -189,16 +270,22 @@ class Command(BaseCommand):
                 _, inbox_key, days, text, *subject = step
                 inbox = inboxes[inbox_key]
                 sender_kind = {
-                    Channel.EMAIL: IdentityKind.EMAIL, Channel.SMS: IdentityKind.PHONE,
-                    Channel.MESSENGER: IdentityKind.MESSENGER, Channel.WIDGET: IdentityKind.WIDGET,
+                    Channel.EMAIL: IdentityKind.EMAIL,
+                    Channel.SMS: IdentityKind.PHONE,
+                    Channel.MESSENGER: IdentityKind.MESSENGER,
+                    Channel.WIDGET: IdentityKind.WIDGET,
                 }[inbox.channel]
                 sender_value = next(v for k, v in story["identities"] if k == sender_kind)
                 result = ingest(
                     InboundMessage(
-                        inbox_id=inbox.pk, channel=inbox.channel,
-                        sender=SenderIdentity(kind=sender_kind, value=sender_value,
-                                              name=story["name"]),
-                        external_id=key, text=text, subject=subject[0] if subject else "",
+                        inbox_id=inbox.pk,
+                        channel=inbox.channel,
+                        sender=SenderIdentity(
+                            kind=sender_kind, value=sender_value, name=story["name"]
+                        ),
+                        external_id=key,
+                        text=text,
+                        subject=subject[0] if subject else "",
                         locale=story["locale"],
                         received_at=now - timedelta(days=days, hours=number),
                     )
@@ -209,8 +296,11 @@ class Command(BaseCommand):
             elif step[0] == "out":
                 _, agent, days, text, *rest = step
                 record_reply(
-                    ticket=ticket, author=agents[agent], text=text,
-                    status=rest[0] if rest else None, idempotency_key=key,
+                    ticket=ticket,
+                    author=agents[agent],
+                    text=text,
+                    status=rest[0] if rest else None,
+                    idempotency_key=key,
                     channel=rest[1] if len(rest) > 1 else None,
                     imported_at=now - timedelta(days=days, hours=number) + timedelta(minutes=25),
                 )
@@ -219,11 +309,12 @@ class Command(BaseCommand):
                 if not ticket.messages.filter(is_note=True, body_text=text).exists():
                     add_note(ticket=ticket, author=agents[agent], text=text)
         if ticket is not None and ticket.status != Status.SOLVED:
-            assignee = next(
-                (agents[s[1]] for s in story["steps"] if s[0] in ("out", "note")), None
-            )
+            assignee = next((agents[s[1]] for s in story["steps"] if s[0] in ("out", "note")), None)
             update_ticket(
-                ticket=ticket, actor=None, assignee=assignee, tags=story["tags"],
+                ticket=ticket,
+                actor=None,
+                assignee=assignee,
+                tags=story["tags"],
                 priority=story.get("priority"),
             )
 
