@@ -7,3 +7,4 @@ class ChannelsInConfig(AppConfig):
 
     def ready(self) -> None:
         from . import subscribers  # noqa: F401  (registers event handlers)
+        from .email import anymail_hooks  # noqa: F401  (Anymail's inbound and tracking signals)

@@ -81,6 +81,29 @@ class Accepted:
 
 
 @dataclass(frozen=True)
+class DeliveryReport:
+    """What a provider tells us about a message we sent (a bounce, a read receipt).
+
+    parse() returns one instead of an InboundMessage; nothing is ingested,
+    the outbound message's delivery state moves on.
+    """
+
+    state: str
+    # Ours when we know it (a signed Message-ID), else the provider's id for it.
+    message_id: int | None = None
+    external_id: str = ""
+    error: str = ""
+
+
+class SuppressedError(Exception):
+    """Automatic mail held back on purpose (loop guard, bounced address, cap). Never retried."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
 class SendResult:
     external_id: str | None = None
     state: str = Delivery.SENT
@@ -102,8 +125,13 @@ class Adapter:
         """Answer a provider's GET handshake (Meta's hub.challenge). Most channels have none."""
         raise MethodNotAllowedError("Use POST.")
 
-    def parse(self, body: bytes, meta: dict, inbox: Inbox) -> InboundMessage | None:
-        """Turn a stored raw payload into an InboundMessage (None: nothing to ingest)."""
+    def parse(
+        self, body: bytes, meta: dict, inbox: Inbox
+    ) -> InboundMessage | DeliveryReport | None:
+        """Turn a stored raw payload into an InboundMessage, a DeliveryReport, or None.
+
+        None means there is nothing to ingest (an echo of our own send).
+        """
         raise NotImplementedError
 
     def respond(self, result: IngestResult | None, *, duplicate: bool) -> HttpResponse:

@@ -39,8 +39,63 @@ class RawInbound(models.Model):
                 fields=["state", "received_at"],
                 name="raw_inbound_pending",
                 condition=models.Q(state="received"),
-            )
+            ),
+            # An agent downloads the original .eml of a message.
+            models.Index(fields=["message_id"], name="raw_inbound_message"),
         ]
 
     def __str__(self) -> str:
         return f"{self.channel} {self.provider_key} ({self.state})"
+
+
+class Mailbox(models.Model):
+    """Where IMAP polling of one email inbox stands, and how its last poll went.
+
+    UIDs are only meaningful within one UIDVALIDITY: when the server changes
+    it, polling starts over from the first message (Message-IDs keep that
+    from storing anything twice).
+    """
+
+    inbox = models.OneToOneField("tickets.Inbox", on_delete=models.CASCADE, related_name="mailbox")
+    uidvalidity = models.BigIntegerField(null=True, blank=True)
+    last_uid = models.BigIntegerField(default=0)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    failures = models.PositiveIntegerField(default=0)
+    next_poll_at = models.DateTimeField(default=timezone.now)
+    # A poll in progress holds the mailbox until then (a crashed poll lets go).
+    leased_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"mailbox of inbox {self.inbox_id}"
+
+
+class SuppressedAddress(models.Model):
+    """An address that gets no automatic mail until `until` (it hard-bounced, it complained)."""
+
+    address = models.CharField(max_length=320, unique=True)
+    reason = models.CharField(max_length=500)
+    until = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "suppressed addresses"
+
+    def __str__(self) -> str:
+        return self.address
+
+
+class AutomaticMail(models.Model):
+    """One automatic message sent to an address: the ledger the per-recipient caps count."""
+
+    address = models.CharField(max_length=320)
+    ticket_id = models.BigIntegerField()
+    message_id = models.BigIntegerField(unique=True)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["address", "sent_at"], name="automatic_mail_recent")]
+
+    def __str__(self) -> str:
+        return f"automatic mail to {self.address}"

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from tickets.delivery import record_delivery, record_delivery_report
 from tickets.ingest import IngestResult, ingest
 from tickets.models import Inbox, Message
 
-from .base import Accepted
+from .base import Accepted, DeliveryReport
 from .models import RawInbound
 from .registry import get_adapter
 
@@ -56,9 +57,13 @@ def process_raw(raw_id: int) -> IngestResult | None:
     if raw.state == RawInbound.State.IGNORED:
         return None
     adapter = get_adapter(raw.channel)
+    result = None
     try:
-        inbound = adapter.parse(bytes(raw.body), raw.meta, raw.inbox)
-        result = ingest(inbound, inbox=raw.inbox) if inbound is not None else None
+        parsed = adapter.parse(bytes(raw.body), raw.meta, raw.inbox)
+        if isinstance(parsed, DeliveryReport):
+            _apply_report(raw.inbox_id, parsed)
+        elif parsed is not None:
+            result = ingest(parsed, inbox=raw.inbox)
     except Exception as exc:
         log.exception("inbound %s (%s %s) failed", raw.pk, raw.channel, raw.provider_key)
         RawInbound.objects.filter(pk=raw.pk).update(
@@ -76,6 +81,20 @@ def process_raw(raw_id: int) -> IngestResult | None:
         processed_at=timezone.now(),
     )
     return result
+
+
+def _apply_report(inbox_id: int, report: DeliveryReport) -> None:
+    if report.message_id is not None:
+        # Only a message of this inbox: an id from a payload never reaches another's.
+        if Message.objects.filter(pk=report.message_id, inbox_id=inbox_id).exists():
+            record_delivery(message_id=report.message_id, state=report.state, error=report.error)
+    elif report.external_id:
+        record_delivery_report(
+            inbox_id=inbox_id,
+            external_id=report.external_id,
+            state=report.state,
+            error=report.error,
+        )
 
 
 def replay(raw_ids: list[int]) -> int:

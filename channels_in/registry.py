@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from .adapters.email import EmailAdapter
 from .adapters.test import TestAdapter
 from .adapters.widget import WidgetAdapter
 from .base import Adapter
 
 _ADAPTERS: dict[str, Adapter] = {
-    adapter.channel: adapter for adapter in (WidgetAdapter(), TestAdapter())
+    adapter.channel: adapter for adapter in (EmailAdapter(), WidgetAdapter(), TestAdapter())
 }
 
 

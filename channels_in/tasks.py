@@ -12,7 +12,7 @@ from django.utils import timezone
 from tickets.delivery import claim_for_sending, record_delivery
 from tickets.models import Delivery, Message
 
-from .base import DeliveryError
+from .base import DeliveryError, SuppressedError
 from .models import RawInbound
 from .pipeline import process_raw
 from .registry import get_adapter
@@ -54,6 +54,9 @@ def send_outbound(message_id: int, retry=None) -> str:
         record_delivery(message_id=message_id, state=Delivery.PENDING, error=exc.reason, retry=True)
         retry(exc)
         return Delivery.PENDING
+    except SuppressedError as exc:
+        record_delivery(message_id=message_id, state=Delivery.SUPPRESSED, error=exc.reason)
+        return Delivery.SUPPRESSED
     except LookupError as exc:
         record_delivery(message_id=message_id, state=Delivery.FAILED, error=str(exc))
         return Delivery.FAILED

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "template_partials",
+    "anymail",
     "tickets",
     "channels_in",
     "knowledge",
@@ -140,6 +141,8 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE = {
     "sweep-inbound": {"task": "channels_in.tasks.sweep_inbound", "schedule": 60.0},
     "sweep-outbound": {"task": "channels_in.tasks.sweep_outbound", "schedule": 60.0},
+    # Fans out one poll task per IMAP inbox that is due (each with its own backoff).
+    "poll-mailboxes": {"task": "channels_in.tasks.poll_mailboxes", "schedule": 30.0},
 }
 
 # --- Auth ----------------------------------------------------------------------
@@ -183,6 +186,46 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = INBOUND_MAX_BYTES
 INBOUND_SWEEP_AFTER_SECONDS = env.int("INBOUND_SWEEP_AFTER_SECONDS", default=60)
 # An outbound send stuck in "sending" this long is marked "unknown" for an agent to check.
 OUTBOUND_STUCK_AFTER_SECONDS = env.int("OUTBOUND_STUCK_AFTER_SECONDS", default=600)
+
+# --- Email -------------------------------------------------------------------
+# Outbound mail goes through Django's email backend: SMTP from EMAIL_URL
+# (smtp://user:pass@host:587/?tls=True), an Anymail email service when
+# ANYMAIL_ESP names one (mailgun, postmark, sendgrid, amazon_ses, ...; its
+# credentials in ANYMAIL_* variables), else files under var/mail, so `make run`
+# needs no mail server and every "sent" reply can be read there.
+ANYMAIL_ESP = env("ANYMAIL_ESP", default="")
+if ANYMAIL_ESP:
+    EMAIL_BACKEND = f"anymail.backends.{ANYMAIL_ESP}.EmailBackend"
+elif env("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = BASE_DIR / "var" / "mail"
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+ANYMAIL = {
+    # Basic auth every Anymail webhook checks ("user:password" in the webhook URL).
+    "WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default="") or None,
+    # Each service's own webhook signature, where it has one.
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env("MAILGUN_WEBHOOK_SIGNING_KEY", default="") or None,
+    "MAILGUN_API_KEY": env("MAILGUN_API_KEY", default="") or None,
+    "POSTMARK_SERVER_TOKEN": env("POSTMARK_SERVER_TOKEN", default="") or None,
+    "SENDGRID_API_KEY": env("SENDGRID_API_KEY", default="") or None,
+    "POSTMARK_WEBHOOK_SECRET": None,
+}
+ANYMAIL = {key: value for key, value in ANYMAIL.items() if value}
+# Attachments above this are not stored; the message says so to the agent.
+EMAIL_MAX_ATTACHMENT_BYTES = env.int("EMAIL_MAX_ATTACHMENT_BYTES", default=15 * 1024 * 1024)
+# Automatic mail (acknowledgements, surveys) to one address, per window: a
+# misbehaving peer's auto-responder cannot drag us into a loop past these.
+AUTOMATIC_MAIL_WINDOW_HOURS = env.int("AUTOMATIC_MAIL_WINDOW_HOURS", default=24)
+AUTOMATIC_MAIL_MAX_PER_TICKET = env.int("AUTOMATIC_MAIL_MAX_PER_TICKET", default=3)
+AUTOMATIC_MAIL_MAX_PER_ADDRESS = env.int("AUTOMATIC_MAIL_MAX_PER_ADDRESS", default=10)
+# An address that hard-bounced gets no automatic mail for this long.
+BOUNCED_ADDRESS_SUPPRESS_DAYS = env.int("BOUNCED_ADDRESS_SUPPRESS_DAYS", default=30)
+# IMAP polling: a failing mailbox waits longer after each failure, up to this.
+IMAP_POLL_SECONDS = env.int("IMAP_POLL_SECONDS", default=60)
+IMAP_MAX_BACKOFF_SECONDS = env.int("IMAP_MAX_BACKOFF_SECONDS", default=3600)
+IMAP_TIMEOUT_SECONDS = env.int("IMAP_TIMEOUT_SECONDS", default=30)
 
 # --- API -------------------------------------------------------------------------
 REST_FRAMEWORK = {

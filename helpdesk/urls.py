@@ -17,5 +17,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    # Email services' inbound and tracking webhooks, authenticated by Anymail.
+    path("anymail/", include("channels_in.anymail_urls")),
     path("", include("channels_in.urls")),
 ]

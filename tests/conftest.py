@@ -142,3 +142,48 @@ def _tasks_run_inline():
     app.conf.task_eager_propagates = True
     yield
     app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def email_inbox(db, team):
+    return create_inbox(
+        channel=Channel.EMAIL,
+        name="Support",
+        team=team,
+        config={"address": "support@helpdesk.example", "from_name": "Acme Support"},
+    )
+
+
+@pytest.fixture
+def post_email(client):
+    """post_email(inbox, raw_bytes, token=None) -> the response of POST /inbound/email/<key>/."""
+
+    def _post(inbox, raw: bytes, token: str | None = None):
+        return client.post(
+            f"/inbound/email/{inbox.key}/",
+            data=raw,
+            content_type="message/rfc822",
+            HTTP_AUTHORIZATION=f"Bearer {token or inbox.secrets['token']}",
+        )
+
+    return _post
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; .messages holds what it received.
+
+    Django's SMTP backend is pointed at it for the test.
+    """
+    from tests.mailservers import RecordingSMTPServer
+
+    server = RecordingSMTPServer()
+    server.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    yield server
+    server.stop()

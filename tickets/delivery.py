@@ -16,7 +16,10 @@ _RANK = {
     Delivery.DELIVERED: 4,
     Delivery.READ: 5,
     Delivery.FAILED: 6,
+    Delivery.SUPPRESSED: 6,
 }
+# Final states a later report may still set (a bounce after "delivered").
+_FINAL = (Delivery.FAILED, Delivery.SUPPRESSED)
 
 
 def claim_for_sending(message_id: int) -> Message | None:
@@ -59,9 +62,7 @@ def record_delivery(
             if message.delivery_state not in (Delivery.SENDING, Delivery.FAILED, Delivery.UNKNOWN):
                 return False
             message.delivery_state = Delivery.PENDING
-        elif (
-            _RANK.get(state, 0) <= _RANK.get(message.delivery_state, 0) and state != Delivery.FAILED
-        ):
+        elif _RANK.get(state, 0) <= _RANK.get(message.delivery_state, 0) and state not in _FINAL:
             return False
         else:
             message.delivery_state = state
@@ -80,3 +81,18 @@ def record_delivery(
             )
         )
     return True
+
+
+def record_delivery_report(*, inbox_id: int, external_id: str, state: str, error: str = "") -> bool:
+    """A provider's report on a message we sent (a bounce, a read receipt), by its id.
+
+    Returns False when no outbound message of the inbox has that id.
+    """
+    message_id = (
+        Message.objects.filter(inbox_id=inbox_id, external_id=external_id, direction="out")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if message_id is None:
+        return False
+    return record_delivery(message_id=message_id, state=state, error=error)

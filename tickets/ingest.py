@@ -31,6 +31,7 @@ from .models import (
     Message,
     Status,
     Ticket,
+    TicketParticipant,
     TimelineEvent,
 )
 from .sanitize import html_to_text, sanitize_html
@@ -53,6 +54,8 @@ class InboundAttachment:
     filename: str
     content_type: str
     content: bytes
+    # Set for an image the body shows inline (an email's cid: reference).
+    content_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,10 +75,23 @@ class InboundMessage:
     # When it reached us, if earlier than now: a mailbox backlog, an import.
     received_at: datetime | None = None
     attachments: tuple[InboundAttachment, ...] = ()
-    # Ids of earlier messages this one answers (In-Reply-To, References, ...).
+    # A ticket the channel proved this message answers (a signed Message-ID of
+    # ours, a signed marker we put in the body). Still subject to the
+    # participant check: proof of the thread is no proof of the sender.
+    ticket_hint: int | None = None
+    # Ids of earlier messages this one answers (In-Reply-To, References, ...),
+    # most relevant first.
     thread_hints: tuple[str, ...] = ()
     # A ticket number the customer quoted (e.g. "[#4821]" in a subject).
     ticket_reference: int | None = None
+    # A conversation id the client keeps across a thread (Outlook's Thread-Index).
+    thread_key: str | None = None
+    # Chat and SMS are one running conversation: with no hint, the message
+    # continues the customer's open ticket on the inbox. An email without any
+    # hint is a new request (False).
+    continues_conversation: bool = True
+    # Others the message was addressed to (Cc): they become participants.
+    cc: tuple[SenderIdentity, ...] = ()
     locale: str = ""
     is_automated: bool = False
     meta: dict = field(default_factory=dict)
@@ -147,13 +163,21 @@ def _ingest_once(
             new_customer = False
         else:
             customer_id, new_customer = _resolve_customer(inbound, inbox, now)
+        sender_customer_id = customer_id
         if inbound.new_ticket:
-            ticket = _new_ticket(inbound, inbox, customer_id, now, follows=None)
-            created, reopened = True, False
-        else:
-            ticket, created, reopened = _find_ticket(
-                inbound, inbox, customer_id, now, new_customer=new_customer
+            thread = _Thread(
+                ticket=_new_ticket(inbound, inbox, customer_id, now, follows=None), created=True
             )
+        else:
+            thread = _find_ticket(inbound, inbox, customer_id, now, new_customer=new_customer)
+        ticket, created, reopened = thread.ticket, thread.created, thread.reopened
+        # A participant's message (a colleague on Cc) belongs to the ticket's customer's timeline.
+        customer_id = ticket.customer_id
+        meta = dict(inbound.meta)
+        if sender_customer_id != customer_id:
+            meta["participant"] = sender_customer_id
+        if thread.refused is not None:
+            meta["refused_thread"] = thread.refused.pk
         if created and inbound.priority:
             ticket.priority = inbound.priority
 
@@ -195,14 +219,20 @@ def _ingest_once(
             body_text=text,
             body_html=html,
             external_id=inbound.external_id,
+            thread_key=inbound.thread_key or None,
             idempotency_key=inbound.idempotency_key,
             is_automated=inbound.is_automated,
             sent_at=inbound.sent_at,
             created_at=now,
-            meta=inbound.meta,
+            meta=meta,
         )
         if inbound.attachments:
             _store_attachments(message, inbound.attachments)
+        added = (
+            _add_participants(ticket, inbound.cc, {customer_id, sender_customer_id}, now)
+            if inbound.cc
+            else []
+        )
 
         events = []
         if created:
@@ -211,7 +241,12 @@ def _ingest_once(
                     customer_id=customer_id,
                     ticket=ticket,
                     kind=EventKind.TICKET_CREATED,
-                    data={"channel": inbound.channel, "follows": ticket.follows_id},
+                    data={
+                        "channel": inbound.channel,
+                        "follows": ticket.follows_id,
+                        # Kept apart: the sender claimed this ticket without taking part in it.
+                        "refused_thread": thread.refused.pk if thread.refused else None,
+                    },
                     actor_id=inbound.recorded_by,
                     created_at=now,
                 )
@@ -231,6 +266,16 @@ def _ingest_once(
                 actor_id=inbound.recorded_by,
                 created_at=now,
             )
+        )
+        events.extend(
+            TimelineEvent(
+                customer_id=customer_id,
+                ticket=ticket,
+                kind=EventKind.PARTICIPANT_ADDED,
+                data={"customer": participant},
+                created_at=now,
+            )
+            for participant in added
         )
         if len(events) == 1:
             events[0].save()
@@ -290,21 +335,42 @@ _TOUCH_CUSTOMER = (
 )
 
 
+@dataclass
+class _Thread:
+    ticket: Ticket
+    created: bool = False
+    reopened: bool = False
+    # A ticket the message claimed to answer although its sender takes no part in it.
+    refused: Ticket | None = None
+
+
 def _find_ticket(
     inbound: InboundMessage, inbox: Inbox, customer_id: int, now: datetime, *, new_customer: bool
-) -> tuple[Ticket, bool, bool]:
-    """Return (ticket, created, reopened) for the message, by the rules in order:
+) -> _Thread:
+    """Pick the ticket for the message, by the rules in order (docs/threading.md):
 
-    1. a ticket the message answers (thread hints), or the one it quotes by
-       number, if it is this customer's;
-    2. the customer's open ticket on this inbox (or continued by an agent on this inbox);
-    3. the customer's latest such solved ticket, within the reopen window;
-    4. a new ticket (following the hinted or latest solved one, if any).
+    1. a ticket the message answers: one the channel proved (ticket_hint), the
+       ticket of a stored message it names (thread_hints), the number it quotes
+       (ticket_reference), the conversation its client keeps (thread_key);
+       only if the sender is the ticket's customer or one of its participants;
+       otherwise a new ticket linked to it and flagged, never appended;
+    2. for channels that are one running conversation (chat, SMS, ...): the
+       customer's open ticket on this inbox (or continued by an agent on it),
+       else their latest solved one there;
+    3. a solved ticket from 1 or 2 reopens within the reopen window;
+    4. otherwise a new ticket, following the one from 1 or 2 if any.
     """
-    if new_customer:
-        return _new_ticket(inbound, inbox, customer_id, now, follows=None), True, False
-    candidate = _hinted_ticket(inbound, customer_id)
-    if candidate is None:
+    hinted = _hinted_ticket(inbound)
+    if hinted is not None and not _takes_part(hinted, customer_id):
+        log.warning(
+            "message %s claims ticket %s but its sender is not a participant",
+            inbound.external_id,
+            hinted.pk,
+        )
+        ticket = _new_ticket(inbound, inbox, customer_id, now, follows=hinted)
+        return _Thread(ticket=ticket, created=True, refused=hinted)
+    candidate = hinted
+    if candidate is None and inbound.continues_conversation and not new_customer:
         # "On this inbox" includes a conversation an agent continued from this
         # inbox, so the customer's answer lands where the question was asked.
         # One query: a customer has few tickets here; pick in Python.
@@ -320,10 +386,12 @@ def _find_ticket(
             candidate = max(recent, key=lambda t: t.solved_at or t.updated_at)
     if candidate is not None:
         if candidate.is_open:
-            return candidate, False, False
+            return _Thread(ticket=candidate)
         if candidate.can_reopen(now):
-            return candidate, False, True
-    return _new_ticket(inbound, inbox, customer_id, now, follows=candidate), True, False
+            return _Thread(ticket=candidate, reopened=True)
+    return _Thread(
+        ticket=_new_ticket(inbound, inbox, customer_id, now, follows=candidate), created=True
+    )
 
 
 def _new_ticket(
@@ -346,18 +414,31 @@ def _new_ticket(
     )
 
 
-def _hinted_ticket(inbound: InboundMessage, customer_id: int) -> Ticket | None:
+def _hinted_ticket(inbound: InboundMessage) -> Ticket | None:
+    """The ticket the message says it belongs to, following merges; None without a hint."""
     ticket = None
-    if inbound.thread_hints:
-        message = (
-            Message.objects.select_related("ticket")
-            .filter(inbox_id=inbound.inbox_id, external_id__in=inbound.thread_hints)
-            .order_by("-id")
-            .first()
+    if inbound.ticket_hint:
+        ticket = Ticket.objects.filter(pk=inbound.ticket_hint).first()
+    if ticket is None and inbound.thread_hints:
+        # Our own sent messages and the inbound ones we stored, in one indexed
+        # lookup on (inbox, external_id). The most relevant hint wins.
+        found = dict(
+            Message.objects.filter(
+                inbox_id=inbound.inbox_id, external_id__in=inbound.thread_hints
+            ).values_list("external_id", "ticket_id")
         )
-        ticket = message.ticket if message else None
+        ticket_id = next((found[h] for h in inbound.thread_hints if h in found), None)
+        ticket = Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
     if ticket is None and inbound.ticket_reference:
         ticket = Ticket.objects.filter(pk=inbound.ticket_reference).first()
+    if ticket is None and inbound.thread_key:
+        ticket_id = (
+            Message.objects.filter(inbox_id=inbound.inbox_id, thread_key=inbound.thread_key)
+            .order_by("-id")
+            .values_list("ticket_id", flat=True)
+            .first()
+        )
+        ticket = Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
     if ticket is None:
         return None
     # Follow merges to the ticket that lives on.
@@ -365,10 +446,45 @@ def _hinted_ticket(inbound: InboundMessage, customer_id: int) -> Ticket | None:
         if not ticket.merged_into_id:
             break
         ticket = Ticket.objects.get(pk=ticket.merged_into_id)
-    # A hint never lets a message into another customer's conversation.
-    if ticket.customer_id != customer_id:
-        return None
     return ticket
+
+
+def _takes_part(ticket: Ticket, customer_id: int) -> bool:
+    """Whether this customer may add to the ticket: its customer or a participant."""
+    if ticket.customer_id == customer_id:
+        return True
+    return TicketParticipant.objects.filter(ticket=ticket, customer_id=customer_id).exists()
+
+
+def _add_participants(
+    ticket: Ticket, people: tuple[SenderIdentity, ...], exclude: set[int], now: datetime
+) -> list[int]:
+    """Make the people on Cc participants of the ticket; return the customers added."""
+    added = []
+    for person in people:
+        value = Identity.normalize(person.kind, person.value)
+        identity = Identity.objects.filter(kind=person.kind, value=value).first()
+        if identity is None:
+            try:
+                with transaction.atomic():
+                    customer = Customer.objects.create(
+                        name=person.name[:200], created_at=now, locale=ticket.inbox.language
+                    )
+                    identity = Identity.objects.create(
+                        customer=customer, kind=person.kind, value=value, created_at=now
+                    )
+            except IntegrityError:
+                identity = Identity.objects.get(kind=person.kind, value=value)
+        customer_id = identity.customer_id
+        if customer_id in exclude:
+            continue
+        exclude.add(customer_id)
+        _participant, created = TicketParticipant.objects.get_or_create(
+            ticket=ticket, customer_id=customer_id, defaults={"created_at": now}
+        )
+        if created:
+            added.append(customer_id)
+    return added
 
 
 def _store_attachments(message: Message, attachments: tuple[InboundAttachment, ...]) -> None:
@@ -379,6 +495,7 @@ def _store_attachments(message: Message, attachments: tuple[InboundAttachment, .
             filename=name,
             content_type=item.content_type[:100] or "application/octet-stream",
             size=len(item.content),
+            content_id=item.content_id[:255],
         )
 
 

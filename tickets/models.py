@@ -335,6 +335,25 @@ class Ticket(models.Model):
         self.updated_at = at
 
 
+class TicketParticipant(models.Model):
+    """Someone besides the ticket's customer who takes part (a colleague on Cc).
+
+    Their messages thread into the ticket; a stranger's never do silently.
+    """
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="participants")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "customer"], name="ticket_participant_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"customer {self.customer_id} on ticket {self.ticket_id}"
+
+
 class Direction(models.TextChoices):
     IN = "in", _("Inbound")
     OUT = "out", _("Outbound")
@@ -357,6 +376,8 @@ class Delivery(models.TextChoices):
     # The send started but we never learned its outcome (the worker died):
     # an agent decides; we never send twice on a guess.
     UNKNOWN = "unknown", _("Unknown")
+    # Automatic mail held back on purpose (loop guard, bounced address, cap).
+    SUPPRESSED = "suppressed", _("Not sent")
 
 
 class Message(models.Model):
@@ -384,6 +405,9 @@ class Message(models.Model):
     body_html = models.TextField(blank=True)
     # The provider's id for the message (Message-ID, MessageSid, mid, client id).
     external_id = models.CharField(max_length=255, null=True, blank=True)
+    # A conversation id some clients keep across a thread (Outlook's Thread-Index
+    # root): the last way to find the ticket when every other hint is missing.
+    thread_key = models.CharField(max_length=100, null=True, blank=True)
     # For outbound: the key that makes a reply request safe to repeat.
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)
     delivery_state = models.CharField(
@@ -418,6 +442,11 @@ class Message(models.Model):
                 name="message_outbox",
                 condition=Q(delivery_state__in=["pending", "sending"]),
             ),
+            models.Index(
+                fields=["inbox", "thread_key"],
+                name="message_thread_key",
+                condition=Q(thread_key__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -438,6 +467,8 @@ class Attachment(models.Model):
     filename = models.CharField(max_length=255)
     content_type = models.CharField(max_length=100, default="application/octet-stream")
     size = models.PositiveBigIntegerField(default=0)
+    # An image shown inside the message body (a mail's cid: reference).
+    content_id = models.CharField(max_length=255, blank=True)
 
     def __str__(self) -> str:
         return self.filename
@@ -457,6 +488,7 @@ class EventKind(models.TextChoices):
     TICKET_SPLIT = "ticket_split", _("Ticket split")
     CUSTOMER_MERGED = "customer_merged", _("Customers merged")
     IDENTITY_LINKED = "identity_linked", _("Identity linked")
+    PARTICIPANT_ADDED = "participant_added", _("Participant added")
 
 
 class TimelineEvent(models.Model):
