@@ -108,7 +108,7 @@ def _wait_until_up(base: str, process: subprocess.Popen, log: Path) -> None:
 
 
 @contextmanager
-def _running_server(tmp: Path) -> Iterator[Server]:
+def _running_server(tmp: Path, extra_env: dict | None = None) -> Iterator[Server]:
     """A migrated database of its own and `manage.py serve` on a free port, stopped afterwards."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is not installed: run `make test`, which installs it")
@@ -121,6 +121,7 @@ def _running_server(tmp: Path) -> Iterator[Server]:
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "PYTHONUNBUFFERED": "1",
         "LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
     }
     for name in ("REDIS_URL", "CELERY_TASK_ALWAYS_EAGER", "DJANGO_SETTINGS_MODULE"):
         env.pop(name, None)
@@ -175,16 +176,6 @@ def demo_server(tmp_path_factory):
     with _running_server(tmp_path_factory.mktemp("e2e-demo")) as server:
         _manage(server.env, "seed_demo")
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def _sign_in(page, base: str, email: str = EMAIL, password: str = PASSWORD) -> None:
