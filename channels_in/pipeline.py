@@ -48,9 +48,13 @@ def store_raw(*, inbox: Inbox, accepted: Accepted) -> Stored:
         return Stored(raw=raw, duplicate=True)
 
 
-def process_raw(raw_id: int) -> IngestResult | None:
-    """Parse and ingest one stored payload; idempotent (a processed one returns its result)."""
-    raw = RawInbound.objects.select_related("inbox").get(pk=raw_id)
+def process_raw(raw_id: int, *, raw: RawInbound | None = None) -> IngestResult | None:
+    """Parse and ingest one stored payload; idempotent (a processed one returns its result).
+
+    The caller that just stored it passes the row (`raw`) to save reading it back.
+    """
+    if raw is None or raw.pk != raw_id:
+        raw = RawInbound.objects.select_related("inbox").get(pk=raw_id)
     if raw.state == RawInbound.State.PROCESSED and raw.message_id:
         message = Message.objects.select_related("ticket").get(pk=raw.message_id)
         return IngestResult(message=message, ticket=message.ticket, duplicate=True)
@@ -59,11 +63,22 @@ def process_raw(raw_id: int) -> IngestResult | None:
     adapter = get_adapter(raw.channel)
     result = None
     try:
-        parsed = adapter.parse(bytes(raw.body), raw.meta, raw.inbox)
-        if isinstance(parsed, DeliveryReport):
-            _apply_report(raw.inbox_id, parsed)
-        elif parsed is not None:
-            result = ingest(parsed, inbox=raw.inbox)
+        # The message and the record of having processed it commit together:
+        # one commit per message, and a crash in between leaves it for the sweeper.
+        with transaction.atomic():
+            parsed = adapter.parse(bytes(raw.body), raw.meta, raw.inbox)
+            if isinstance(parsed, DeliveryReport):
+                _apply_report(raw.inbox_id, parsed)
+            elif parsed is not None:
+                result = ingest(parsed, inbox=raw.inbox)
+            RawInbound.objects.filter(pk=raw.pk).update(
+                state=RawInbound.State.PROCESSED if result else RawInbound.State.IGNORED,
+                error="",
+                attempts=raw.attempts + 1,
+                message_id=result.message.pk if result else None,
+                ticket_id=result.ticket.pk if result else None,
+                processed_at=timezone.now(),
+            )
     except Exception as exc:
         log.exception("inbound %s (%s %s) failed", raw.pk, raw.channel, raw.provider_key)
         RawInbound.objects.filter(pk=raw.pk).update(
@@ -72,14 +87,6 @@ def process_raw(raw_id: int) -> IngestResult | None:
             attempts=raw.attempts + 1,
         )
         return None
-    RawInbound.objects.filter(pk=raw.pk).update(
-        state=RawInbound.State.PROCESSED if result else RawInbound.State.IGNORED,
-        error="",
-        attempts=raw.attempts + 1,
-        message_id=result.message.pk if result else None,
-        ticket_id=result.ticket.pk if result else None,
-        processed_at=timezone.now(),
-    )
     return result
 
 

@@ -60,5 +60,5 @@ def inbound_webhook(request: HttpRequest, channel: str, key: str) -> HttpRespons
         log.exception("inbound %s/%s could not be stored", channel, inbox.pk)
         # The provider retries on 5xx; 503 says "not stored, try again".
         return json_error(503, "unavailable", "The message could not be stored; retry later.")
-    result = process_raw(stored.raw.pk)
+    result = process_raw(stored.raw.pk, raw=stored.raw)
     return adapter.respond(result, duplicate=stored.duplicate or bool(result and result.duplicate))

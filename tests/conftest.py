@@ -40,6 +40,14 @@ def _fast_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_address_cache():
+    """Each test's inboxes are the only ones: no addresses cached from an earlier test."""
+    from channels_in.email.loops import forget_own_addresses
+
+    forget_own_addresses()
+
+
 @pytest.fixture
 def compiled_locale(settings, tmp_path):
     """The pl and cs catalogs compiled into a temporary folder, so no install step is needed."""

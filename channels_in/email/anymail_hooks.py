@@ -63,7 +63,7 @@ def receive_inbound(sender, event: AnymailInboundEvent, esp_name: str, **kwargs)
     # Committed before Anymail answers 2xx; a database error becomes a 503 (see urls).
     stored = store_email(inbox=inbox, raw=raw, source=f"anymail:{esp_name.lower()}")
     if not stored.duplicate:
-        process_raw(stored.raw.pk)
+        process_raw(stored.raw.pk, raw=stored.raw)
 
 
 @receiver(tracking, dispatch_uid="helpdesk-email-tracking")

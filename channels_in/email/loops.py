@@ -11,6 +11,7 @@ peer's auto-responder ignores every rule.
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from email.message import Message as MimeMessage
 
@@ -52,8 +53,30 @@ def automated_reason(msg: MimeMessage, from_address: str) -> str:
     return ""
 
 
-def own_addresses() -> set[str]:
-    """Every address our email inboxes receive at (never a customer)."""
+_own: tuple[float, frozenset[str]] = (0.0, frozenset())
+OWN_ADDRESSES_TTL = 30.0  # seconds an inbox's new address takes to count as ours
+
+
+def own_addresses() -> frozenset[str]:
+    """Every address our email inboxes receive at (never a customer).
+
+    Read on every inbound mail, so kept for OWN_ADDRESSES_TTL seconds per process.
+    """
+    global _own
+    at, cached = _own
+    if time.monotonic() - at < OWN_ADDRESSES_TTL:
+        return cached
+    _own = (time.monotonic(), frozenset(_read_own_addresses()))
+    return _own[1]
+
+
+def forget_own_addresses() -> None:
+    """Drop the cached addresses (an inbox was created or changed)."""
+    global _own
+    _own = (0.0, frozenset())
+
+
+def _read_own_addresses() -> set[str]:
     from tickets.models import Channel, Inbox
 
     addresses = set()

@@ -43,6 +43,11 @@ INBOXES = [
     ("test", Channel.TEST, "Test channel", "en", "Wsparcie PL"),
 ]
 
+EMAIL_CONFIG = {
+    "email": {"address": "obsluga@demo.example", "from_name": "Obsługa klienta Demo"},
+    "email_cz": {"address": "podpora@demo.example", "from_name": "Zákaznická podpora Demo"},
+}
+
 # Each story: a customer, their identities, and a history of steps.
 # Step: ("in", inbox, days_ago, text, subject?)
 #       | ("out", agent, days_ago, text, status?, channel?)
@@ -251,6 +256,10 @@ class Command(BaseCommand):
                     language=language,
                     team=Team.objects.get_or_create(name=team)[0],
                 )
+            if channel == Channel.EMAIL and not inbox.config.get("address"):
+                # Replies leave from here (under `make run`: files in var/mail).
+                inbox.config = {**inbox.config, **EMAIL_CONFIG[key]}
+                inbox.save(update_fields=["config"])
             inboxes[key] = inbox
         now = timezone.now()
         for number, story in enumerate(STORIES):
