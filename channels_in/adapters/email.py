@@ -30,7 +30,7 @@ from ..base import (
     SuppressedError,
 )
 from ..email import compose, loops, quotes, threads
-from ..email.parse import ParsedEmail, parse_email
+from ..email.parse import ParsedEmail, parse_email, raw_fingerprint
 from ..email.receive import accept_email
 from .test import bearer_token
 
@@ -72,8 +72,6 @@ class EmailAdapter(Adapter):
     def to_inbound(
         self, mail: ParsedEmail, inbox: Inbox, *, body: bytes, ours: set[str]
     ) -> InboundMessage:
-        from ..email.parse import raw_fingerprint
-
         signed = threads.ticket_from_hints(mail.thread_hints)
         ticket_hint = signed.ticket_id if signed else threads.read_marker(mail.html or mail.text)
         html = (

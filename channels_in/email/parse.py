@@ -266,7 +266,7 @@ class _BodyCollector:
         self._parts_seen = 0
 
     def collect(self, msg: Message) -> None:
-        self._walk(msg, in_alternative=False)
+        self._walk(msg)
         if self.delivery_status is not None and not self.delivery_status.original_message_id:
             status = self.delivery_status
             self.delivery_status = DeliveryStatus(
@@ -277,7 +277,7 @@ class _BodyCollector:
                 diagnostic=status.diagnostic,
             )
 
-    def _walk(self, part: Message, *, in_alternative: bool) -> None:
+    def _walk(self, part: Message) -> None:
         self._parts_seen += 1
         if self._parts_seen > 500:
             return  # a pathological tree: what we have is what we keep
@@ -294,7 +294,7 @@ class _BodyCollector:
                 return
             for child in children:
                 if isinstance(child, Message):
-                    self._walk(child, in_alternative=in_alternative)
+                    self._walk(child)
             return
         if ctype in ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers"):
             self._remember_original_id(part, ctype)
@@ -317,7 +317,7 @@ class _BodyCollector:
                 continue
             if ctype == "text/html" and len(self.htmls) > htmls_before:
                 self.htmls[htmls_before:] = []
-            self._walk(child, in_alternative=True)
+            self._walk(child)
 
     def _text_of(self, part: Message) -> str:
         payload = part.get_payload(decode=True)
@@ -418,7 +418,9 @@ def _filename(part: Message) -> str:
 
 
 def _default_name(part: Message, ctype: str, number: int) -> str:
-    extension = mimetypes.guess_extension(ctype) or ".bin"
+    extension = mimetypes.guess_extension(ctype) or (
+        ".txt" if ctype.startswith("text/") else ".bin"
+    )
     stem = "image" if ctype.startswith("image/") else "attachment"
     return f"{stem}-{number}{extension}"
 
