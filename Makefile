@@ -49,8 +49,17 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
 	fi
 
-#: test - install what the tests need (browser included) and run every test
-test: $(VENV)/.installed-test compiled-messages browser
+# The IMAP tests start their own dovecot (own config, port and folders); the
+# system service the package starts is not used, so it is stopped.
+mailserver:
+	@if [ ! -x /usr/sbin/dovecot ]; then \
+	  echo "Installing Debian's dovecot-imapd for the IMAP tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \
+	  (service dovecot stop >/dev/null 2>&1 || true); \
+	fi
+
+#: test - install what the tests need (browser and mail server included) and run every test
+test: $(VENV)/.installed-test compiled-messages browser mailserver
 	$(BIN)/python manage.py makemigrations --check --dry-run -v0
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -76,4 +85,4 @@ messages: $(VENV)/.installed
 	$(BIN)/python manage.py makemessages -l en -l pl -l cs --ignore=.venv --ignore=bench --ignore=tests
 	$(BIN)/python manage.py makemessages -d djangojs -l en -l pl -l cs --ignore=.venv --ignore=staticfiles
 
-.PHONY: help run worker beat browser test bench lint fmt messages compiled-messages
+.PHONY: help run worker beat browser mailserver test bench lint fmt messages compiled-messages

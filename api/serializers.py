@@ -15,7 +15,7 @@ from django.core.validators import validate_email
 from django.db.models import Q
 from rest_framework import serializers
 
-from channels_in.inboxes import SECRET_NAMES, webhook_path
+from channels_in.inboxes import GIVEN_SECRET_NAMES, SECRET_NAMES, webhook_path
 from tickets.access import ROLES
 from tickets.changes import MAX_TAGS
 from tickets.listing import SORTS, VIEWS
@@ -479,7 +479,7 @@ class InboxCreateSerializer(StrictSerializer):
     )
 
     def validate(self, attrs):
-        allowed = SECRET_NAMES[attrs["channel"]]
+        allowed = SECRET_NAMES[attrs["channel"]] + GIVEN_SECRET_NAMES.get(attrs["channel"], ())
         unknown = sorted(set(attrs["secrets"]) - set(allowed))
         if unknown:
             raise serializers.ValidationError(
@@ -494,11 +494,12 @@ class InboxCreateSerializer(StrictSerializer):
 
 
 class InboxCreatedSerializer(InboxSerializer):
-    secrets = serializers.DictField(
-        child=serializers.CharField(),
-        read_only=True,
-        help_text="Shown in this answer only; store them now.",
+    secrets = serializers.SerializerMethodField(
+        help_text="Shown in this answer only; store them now. Secrets you gave are not echoed."
     )
+
+    def get_secrets(self, inbox: Inbox) -> dict[str, str]:
+        return {k: v for k, v in inbox.secrets.items() if k in SECRET_NAMES[inbox.channel]}
 
     class Meta(InboxSerializer.Meta):
         fields = [*InboxSerializer.Meta.fields, "secrets"]

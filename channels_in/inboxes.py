@@ -8,12 +8,18 @@ from django.conf import settings
 
 from tickets.models import Channel, Inbox, Team
 
+from .email.loops import forget_own_addresses
+
 SECRET_NAMES: dict[str, tuple[str, ...]] = {
     Channel.EMAIL: ("token",),
     Channel.SMS: ("auth_token",),
     Channel.MESSENGER: ("app_secret", "verify_token"),
     Channel.WIDGET: ("identity_secret",),
     Channel.TEST: ("token",),
+}
+# Secrets only the user can give (never generated): an email inbox's IMAP password.
+GIVEN_SECRET_NAMES: dict[str, tuple[str, ...]] = {
+    Channel.EMAIL: ("imap_password",),
 }
 
 
@@ -37,8 +43,9 @@ def create_inbox(
     if not name:
         raise InboxError("An inbox needs a name.")
     values = {key: secrets_lib.token_urlsafe(24) for key in SECRET_NAMES[channel]}
-    values.update({k: v for k, v in (secrets or {}).items() if k in SECRET_NAMES[channel] and v})
-    return Inbox.objects.create(
+    allowed = SECRET_NAMES[channel] + GIVEN_SECRET_NAMES.get(channel, ())
+    values.update({k: v for k, v in (secrets or {}).items() if k in allowed and v})
+    inbox = Inbox.objects.create(
         channel=channel,
         name=name[:100],
         language=language,
@@ -46,6 +53,9 @@ def create_inbox(
         secrets=values,
         config=config or {},
     )
+    # Its address is one of ours from now on (loop guard), in this process at once.
+    forget_own_addresses()
+    return inbox
 
 
 def webhook_path(inbox: Inbox) -> str:

@@ -42,6 +42,12 @@ class RawInbound(models.Model):
             ),
             # An agent downloads the original .eml of a message.
             models.Index(fields=["message_id"], name="raw_inbound_message"),
+            # The inboxes page lists each inbox's mail that could not be read.
+            models.Index(
+                fields=["inbox", "-received_at"],
+                name="raw_inbound_failed",
+                condition=models.Q(state="failed"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -97,3 +97,22 @@ def sweep_outbound() -> int:
     for message_id in pending:
         send_message.delay(message_id)
     return len(pending)
+
+
+@shared_task
+def poll_mailboxes() -> int:
+    """Beat: queue one poll per IMAP inbox that is due; a failing one delays no other."""
+    from .email.imap import claim_due_mailboxes
+
+    inbox_ids = claim_due_mailboxes()
+    for inbox_id in inbox_ids:
+        poll_mailbox.delay(inbox_id)
+    return len(inbox_ids)
+
+
+@shared_task(acks_late=True)
+def poll_mailbox(inbox_id: int) -> str:
+    """Fetch one inbox's new mail; a second run at the same time skips (the lease)."""
+    from .email.imap import poll_mailbox as poll
+
+    return poll(inbox_id).state

@@ -1,9 +1,15 @@
 from django.urls import path
 
-from . import views, widget_views
+from . import agent_views, views, widget_views
 
 app_name = "channels_in"
 urlpatterns = [
     path("inbound/<str:channel>/<str:key>/", views.inbound_webhook, name="webhook"),
     path("widget/<str:key>/messages", widget_views.messages, name="widget_messages"),
+    path("agent/inboxes/", agent_views.inboxes, name="inboxes"),
+    path(
+        "agent/inboxes/<int:inbox_id>/raw/<int:raw_id>.eml",
+        agent_views.raw_mail,
+        name="raw_mail",
+    ),
 ]

@@ -226,6 +226,8 @@ BOUNCED_ADDRESS_SUPPRESS_DAYS = env.int("BOUNCED_ADDRESS_SUPPRESS_DAYS", default
 IMAP_POLL_SECONDS = env.int("IMAP_POLL_SECONDS", default=60)
 IMAP_MAX_BACKOFF_SECONDS = env.int("IMAP_MAX_BACKOFF_SECONDS", default=3600)
 IMAP_TIMEOUT_SECONDS = env.int("IMAP_TIMEOUT_SECONDS", default=30)
+# Mail read per poll of one mailbox; a larger backlog is read over the next polls.
+IMAP_POLL_LIMIT = env.int("IMAP_POLL_LIMIT", default=200)
 
 # --- API -------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -7,7 +7,7 @@ One poll of one inbox:
 2. log in, select the folder and read UIDVALIDITY: when the server changed it,
    UIDs start over, so we do too (Message-IDs keep that from storing twice);
 3. fetch the mail above the last UID we recorded, in UID order, at most
-   POLL_LIMIT per poll so a large backlog does not hold the worker;
+   IMAP_POLL_LIMIT per poll so a large backlog does not hold the worker;
 4. for each mail: commit its exact bytes (store_email), move it to the
    processed folder or flag it, then record its UID. A crash between two steps
    fetches at most that one mail again, and the Message-ID dedup absorbs it;
@@ -61,10 +61,8 @@ from .receive import store_email
 
 log = logging.getLogger(__name__)
 
-# Mail fetched per poll; the rest waits for the next poll, which comes at once.
-POLL_LIMIT = 200
 # Mail fetched per FETCH command (bounded memory, few round trips).
-FETCH_CHUNK = 20
+FETCH_CHUNK = 10
 SECURITY_CHOICES = ("ssl", "starttls", "none")
 PROCESSED_CHOICES = ("move", "flag")
 
@@ -97,7 +95,7 @@ class PollResult:
     fetched: int = 0
     stored: int = 0
     duplicates: int = 0
-    # The poll stopped at POLL_LIMIT with mail still waiting.
+    # The poll stopped at IMAP_POLL_LIMIT with mail still waiting (next poll: at once).
     more: bool = False
     error: str = ""
 
@@ -202,7 +200,7 @@ def poll_mailbox(inbox_id: int) -> PollResult:
         result = poll.result("failed", error=message % {"kind": type(exc).__name__})
     else:
         result = poll.result("ok")
-    _record(inbox_id, lease, result)
+    _record(inbox_id, poll.lease, result)
     _queue_processing(poll.new_raw_ids)
     return result
 
@@ -279,8 +277,9 @@ class _Poll:
         # "UID n:*" always matches the last mail, even when its UID is below n.
         found = mailbox.uids(AND(uid=U(last_uid + 1, "*")), charset=None)
         uids = sorted(uid for uid in map(int, found) if uid > last_uid)
-        self.more = len(uids) > POLL_LIMIT
-        uids = uids[:POLL_LIMIT]
+        limit = settings.IMAP_POLL_LIMIT
+        self.more = len(uids) > limit
+        uids = uids[:limit]
         if not uids:
             return
         if config.processed == "move":
@@ -299,7 +298,13 @@ class _Poll:
                 self._take(mailbox, config, mail, uid=int(mail.uid), uidvalidity=uidvalidity)
 
     def _take(
-        self, mailbox: BaseMailBox, config: ImapConfig, mail: _RawMail, *, uid: int, uidvalidity: int
+        self,
+        mailbox: BaseMailBox,
+        config: ImapConfig,
+        mail: _RawMail,
+        *,
+        uid: int,
+        uidvalidity: int,
     ) -> None:
         stored = store_email(
             inbox=self.inbox,
@@ -316,7 +321,7 @@ class _Poll:
         _mark_processed(mailbox, config, uid)
         self._write(last_uid=uid)
 
-    def _write(self, **fields) -> None:
+    def _write(self, **fields: int) -> None:
         """Save progress and renew the lease, only while the lease is still ours."""
         renewed = timezone.now() + timedelta(seconds=lease_seconds())
         updated = Mailbox.objects.filter(inbox_id=self.inbox.pk, leased_until=self.lease).update(
@@ -391,9 +396,10 @@ def describe_error(exc: BaseException, config: ImapConfig) -> str:
     elif isinstance(exc, ConnectionRefusedError):
         text = _("Nothing answers at %(host)s:%(port)s (connection refused).") % where
     elif isinstance(exc, TimeoutError):
-        text = _(
-            "The IMAP server %(host)s:%(port)s did not answer within %(seconds)s seconds."
-        ) % {**where, "seconds": settings.IMAP_TIMEOUT_SECONDS}
+        text = _("The IMAP server %(host)s:%(port)s did not answer within %(seconds)s seconds.") % {
+            **where,
+            "seconds": settings.IMAP_TIMEOUT_SECONDS,
+        }
     elif isinstance(exc, ssl.SSLCertVerificationError):
         text = _("The certificate of %(host)s could not be verified: %(reason)s.") % {
             "host": config.host,
@@ -420,8 +426,9 @@ def describe_error(exc: BaseException, config: ImapConfig) -> str:
             "reply": reply,
         }
     elif isinstance(exc, MailboxStarttlsError) or (
-        # imaplib refuses by itself when the server does not offer STARTTLS.
-        isinstance(exc, imaplib.IMAP4.error) and "STARTTLS" in reply
+        # imaplib refuses by itself ("TLS not supported by server") when the
+        # server does not offer STARTTLS.
+        config.security == "starttls" and isinstance(exc, imaplib.IMAP4.error) and "TLS" in reply
     ):
         text = _("The IMAP server %(host)s:%(port)s did not accept STARTTLS: %(reply)s") % {
             **where,
@@ -492,46 +499,50 @@ def _mark_processed(mailbox: BaseMailBox, config: ImapConfig, uid: int) -> None:
             result = mailbox.client.uid("STORE", str(uid), "+FLAGS", f"({config.processed_flag})")
             check_command_status(result, MailboxFlagError)
     except (MailboxMoveError, MailboxFlagError, UnexpectedCommandStatusError) as exc:
-        action = (
-            _("moved to “%(folder)s”") % {"folder": config.processed_folder}
-            if config.processed == "move"
-            else _("flagged %(flag)s") % {"flag": config.processed_flag}
-        )
-        raise ImapError(
-            _("Mail with UID %(uid)s was stored but could not be %(action)s: %(reply)s")
-            % {"uid": uid, "action": action, "reply": _server_reply(exc)}
-        ) from exc
+        values = {
+            "uid": uid,
+            "folder": config.processed_folder,
+            "flag": config.processed_flag,
+            "reply": _server_reply(exc),
+        }
+        if config.processed == "move":
+            text = _(
+                "Mail with UID %(uid)s was stored but could not be moved to “%(folder)s”: %(reply)s"
+            )
+        else:
+            text = _(
+                "Mail with UID %(uid)s was stored but could not be flagged %(flag)s: %(reply)s"
+            )
+        raise ImapError(text % values) from exc
 
 
 # --- Outcome -------------------------------------------------------------------------------
 
 
 def _record(inbox_id: int, lease: datetime, result: PollResult) -> None:
+    """Write how the poll went and let go of the mailbox (only if the lease is still ours)."""
     now = timezone.now()
-    current = Mailbox.objects.filter(inbox_id=inbox_id)
+    ours = Mailbox.objects.filter(inbox_id=inbox_id, leased_until=lease)
     if result.state == "ok":
-        current.filter(leased_until__gte=lease).update(
+        wait = 0 if result.more else settings.IMAP_POLL_SECONDS
+        ours.update(
             failures=0,
             last_error="",
             last_success_at=now,
-            next_poll_at=now if result.more else now + timedelta(seconds=settings.IMAP_POLL_SECONDS),
+            next_poll_at=now + timedelta(seconds=wait),
             leased_until=None,
         )
     elif result.state == "failed":
-        mailbox = current.filter(leased_until__gte=lease).first()
-        if mailbox is None:
-            return
-        failures = mailbox.failures + 1
+        failures = (ours.values_list("failures", flat=True).first() or 0) + 1
         log.warning("poll of inbox %s failed (%s in a row): %s", inbox_id, failures, result.error)
-        current.filter(pk=mailbox.pk, leased_until=mailbox.leased_until).update(
+        ours.update(
             failures=failures,
             last_error=result.error[:2000],
             next_poll_at=now + timedelta(seconds=backoff_seconds(failures)),
             leased_until=None,
         )
     else:
-        # A poll that lost its lease leaves the mailbox to the one that took it.
-        current.filter(leased_until=lease).update(leased_until=None)
+        ours.update(leased_until=None)
 
 
 def _queue_processing(raw_ids: list[int]) -> None:

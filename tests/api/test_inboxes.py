@@ -88,3 +88,20 @@ def test_a_blank_inbox_name_is_refused(admin_api):
         admin_api.post("/api/v1/inboxes/", {"channel": "sms", "name": "  "}, format="json"), 400
     )
     assert not Inbox.objects.exists()
+
+
+def test_an_imap_password_given_at_creation_is_kept_but_never_echoed(admin_api):
+    response = admin_api.post(
+        "/api/v1/inboxes/",
+        {
+            "channel": "email",
+            "name": "Mailbox",
+            "config": {"address": "help@shop.example", "imap": {"host": "127.0.0.1"}},
+            "secrets": {"imap_password": "hunter2-imap"},
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert "imap_password" not in response.json()["secrets"]
+    assert response.json()["secrets"]["token"]
+    assert Inbox.objects.get(pk=response.json()["id"]).secrets["imap_password"] == "hunter2-imap"

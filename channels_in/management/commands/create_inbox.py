@@ -2,9 +2,10 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tickets.models import Language, Team
+from tickets.models import Channel, Language, Team
 
-from ...inboxes import SECRET_NAMES, InboxError, create_inbox, webhook_path
+from ...email.imap import PROCESSED_CHOICES, SECURITY_CHOICES
+from ...inboxes import GIVEN_SECRET_NAMES, SECRET_NAMES, InboxError, create_inbox, webhook_path
 
 
 class Command(BaseCommand):
@@ -15,15 +16,38 @@ class Command(BaseCommand):
         parser.add_argument("--name", required=True)
         parser.add_argument("--language", default="en", choices=Language.values)
         parser.add_argument("--team", help="team that works this inbox's tickets")
+        email = parser.add_argument_group("email inboxes")
+        email.add_argument("--address", help="the address customers write to")
+        email.add_argument("--imap-host", help="poll this IMAP server for new mail")
+        email.add_argument("--imap-port", type=int, help="default: 993 with ssl, otherwise 143")
+        email.add_argument("--imap-security", choices=SECURITY_CHOICES, default="ssl")
+        email.add_argument("--imap-user", help="IMAP username")
+        email.add_argument("--imap-password", help="IMAP password (stored as a secret)")
+        email.add_argument("--imap-folder", default="INBOX", help="folder to read")
+        email.add_argument(
+            "--imap-processed",
+            choices=PROCESSED_CHOICES,
+            default="move",
+            help='what happens to fetched mail: moved to the "Processed" folder, or flagged seen',
+        )
 
     def handle(self, *args, channel, name, language, team, **options):
+        config, secrets = self.email_settings(channel, options)
         team_obj = None
         if team:
             team_obj, _ = Team.objects.get_or_create(name=team)
         try:
-            inbox = create_inbox(channel=channel, name=name, language=language, team=team_obj)
+            inbox = create_inbox(
+                channel=channel,
+                name=name,
+                language=language,
+                team=team_obj,
+                config=config,
+                secrets=secrets,
+            )
         except InboxError as exc:
             raise CommandError(str(exc)) from exc
+        given = GIVEN_SECRET_NAMES.get(channel, ())
         self.stdout.write(
             json.dumps(
                 {
@@ -31,7 +55,35 @@ class Command(BaseCommand):
                     "key": inbox.key,
                     "channel": inbox.channel,
                     "webhook_url": webhook_path(inbox),
-                    "secrets": inbox.secrets,
+                    # What the provider side needs; a password the operator typed is not echoed.
+                    "secrets": {k: v for k, v in inbox.secrets.items() if k not in given},
                 }
             )
         )
+
+    def email_settings(self, channel: str, options: dict) -> tuple[dict, dict]:
+        imap_options = ("imap_host", "imap_port", "imap_user", "imap_password")
+        if channel != Channel.EMAIL:
+            if options["address"] or any(options[o] for o in imap_options):
+                raise CommandError("--address and --imap-* are for email inboxes only.")
+            return {}, {}
+        config: dict = {}
+        if options["address"]:
+            config["address"] = options["address"].strip()
+        if not options["imap_host"]:
+            if any(options[o] for o in imap_options):
+                raise CommandError("--imap-host is needed with the other --imap-* options.")
+            return config, {}
+        if not options["imap_user"] or not options["imap_password"]:
+            raise CommandError("An IMAP inbox needs --imap-user and --imap-password.")
+        security = options["imap_security"]
+        config["imap"] = {
+            "host": options["imap_host"].strip(),
+            "port": options["imap_port"] or (993 if security == "ssl" else 143),
+            "security": security,
+            "username": options["imap_user"],
+            "folder": options["imap_folder"],
+            "processed": options["imap_processed"],
+            "processed_folder": "Processed",
+        }
+        return config, {"imap_password": options["imap_password"]}
