@@ -6,8 +6,10 @@ from __future__ import annotations
 import secrets
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from tickets.access import ROLES
@@ -149,6 +151,27 @@ def reply_channels(ticket: Ticket) -> list[tuple[str, str]]:
     ]
 
 
+MAX_REPLY_FILES = 10
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input (Django's documented recipe): a list of uploads."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        clean_one = super().clean
+        if isinstance(data, list | tuple):
+            return [clean_one(item, initial) for item in data if item]
+        return [clean_one(data, initial)] if data else []
+
+
 class ReplyForm(forms.Form):
     SEND = "send"
     SEND_AND_SET = "send_status"
@@ -165,6 +188,7 @@ class ReplyForm(forms.Form):
     )
     action = forms.ChoiceField(required=False, choices=[(SEND, SEND), (SEND_AND_SET, SEND_AND_SET)])
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
+    attachments = MultipleFileField(label=_("Attach files"), required=False)
 
     def __init__(self, *args, ticket: Ticket, **kwargs):
         kwargs.setdefault(
@@ -179,12 +203,46 @@ class ReplyForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["channel"].choices = reply_channels(ticket)
         self.fields["text"].widget.attrs["placeholder"] = _("Write your reply to the customer…")
+        limit = filesizeformat(settings.EMAIL_MAX_ATTACHMENT_BYTES)
+        self.fields["attachments"].help_text = _("By email only, up to %(size)s per file.") % {
+            "size": limit
+        }
 
     def clean_text(self) -> str:
         text = self.cleaned_data["text"].strip()
         if not text:
             raise forms.ValidationError(_("Write a reply first."))
         return text
+
+    def clean_attachments(self) -> list:
+        files = self.cleaned_data.get("attachments") or []
+        if len(files) > MAX_REPLY_FILES:
+            raise forms.ValidationError(
+                _("Attach at most %(max)s files to one reply.") % {"max": MAX_REPLY_FILES}
+            )
+        limit = settings.EMAIL_MAX_ATTACHMENT_BYTES
+        errors = [
+            _("“%(name)s” is %(size)s; a file can be at most %(max)s.")
+            % {"name": f.name, "size": filesizeformat(f.size), "max": filesizeformat(limit)}
+            for f in files
+            if f.size > limit
+        ]
+        if errors:
+            raise forms.ValidationError(errors)
+        return files
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("attachments") and cleaned.get("channel") not in (None, Channel.EMAIL):
+            self.add_error("attachments", _("Files can only be sent by email."))
+        return cleaned
+
+    def attachment_contents(self) -> list[tuple[str, str, bytes]]:
+        """The uploads as record_reply takes them: (filename, content type, content)."""
+        return [
+            (f.name, f.content_type or "application/octet-stream", f.read())
+            for f in self.cleaned_data.get("attachments") or []
+        ]
 
     def status_after(self) -> str | None:
         if self.cleaned_data.get("action") == self.SEND_AND_SET:

@@ -21,6 +21,21 @@ urlpatterns = [
         name="message_delivery",
     ),
     path(
+        "tickets/<int:pk>/messages/<int:message_id>/retry/",
+        views.message_retry,
+        name="message_retry",
+    ),
+    path(
+        "tickets/<int:pk>/messages/<int:message_id>/original/",
+        views.message_original,
+        name="message_original",
+    ),
+    path(
+        "tickets/<int:pk>/messages/<int:message_id>/raw.eml",
+        views.message_raw,
+        name="message_raw",
+    ),
+    path(
         "tickets/<int:pk>/attachments/<int:attachment_id>/",
         views.attachment,
         name="attachment",

@@ -10,27 +10,53 @@ so every form also works without JavaScript.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import formataddr
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.formats import date_format
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language as django_set_language
 
+from channels_in.email.parse import UnparseableEmailError, parse_email
+from channels_in.models import RawInbound
+from channels_in.tasks import send_message
 from tickets.access import role_of, visible_tickets
 from tickets.changes import ChangeError, update_ticket
+from tickets.delivery import record_delivery
 from tickets.listing import SORTS, VIEWS, filtered_tickets, list_tickets
 from tickets.merge import MergeError, merge_tickets, split_ticket
-from tickets.models import Attachment, EventKind, Message, Tag, Ticket, TimelineEvent
+from tickets.models import (
+    Attachment,
+    Channel,
+    Customer,
+    Delivery,
+    Direction,
+    EventKind,
+    Identity,
+    IdentityKind,
+    Message,
+    Tag,
+    Ticket,
+    TicketParticipant,
+    TimelineEvent,
+)
 from tickets.replies import ReplyError, add_note, record_reply
 from tickets.timeline import timeline_events, timeline_page
 
@@ -203,8 +229,21 @@ def name_assignees(events: list[TimelineEvent]) -> None:
         }
 
 
+def name_participants(events: list[TimelineEvent]) -> None:
+    """Participant events store customer ids: show their names (one query per page)."""
+    added = [e for e in events if e.kind == EventKind.PARTICIPANT_ADDED]
+    ids = {e.data.get("customer") for e in added}
+    ids = {i for i in ids if isinstance(i, int)}
+    if not ids:
+        return
+    names = {c.pk: c.display_name for c in Customer.objects.filter(pk__in=ids).only("id", "name")}
+    for event in added:
+        event.data = {**event.data, "name": names.get(event.data.get("customer"))}
+
+
 def _timeline_context(ticket: Ticket, events: list[TimelineEvent]) -> dict:
     name_assignees(events)
+    name_participants(events)
     return {
         "ticket": ticket,
         "customer": ticket.customer,
@@ -235,6 +274,8 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms) -> dict:
         **_timeline_context(ticket, events),
         "next_before": page.next_before,
         "identities": identities,
+        "participants": _participants(ticket),
+        "refused": _refused_thread(user, ticket),
         "attributes": sorted((customer.attributes or {}).items()),
         "other_tickets": other_tickets,
         "reply_form": forms.get("reply_form") or ReplyForm(ticket=ticket),
@@ -244,6 +285,39 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms) -> dict:
         "has_merge_targets": merge_targets.exists(),
         "composer_tab": forms.get("composer_tab", "reply"),
     }
+
+
+def _participants(ticket: Ticket) -> list[TicketParticipant]:
+    """The people on Cc who take part in the ticket, each with their email addresses."""
+    emails = Identity.objects.filter(kind=IdentityKind.EMAIL).order_by("id")
+    return list(
+        TicketParticipant.objects.filter(ticket=ticket)
+        .select_related("customer")
+        .prefetch_related(Prefetch("customer__identities", queryset=emails, to_attr="emails"))
+        .order_by("created_at", "id")
+    )
+
+
+@dataclass(frozen=True)
+class RefusedThread:
+    """A ticket a message of this one claimed to answer, though its sender takes no part."""
+
+    ticket_id: int
+    visible: bool
+
+
+def _refused_thread(user, ticket: Ticket) -> RefusedThread | None:
+    claimed = (
+        Message.objects.filter(ticket=ticket, meta__refused_thread__isnull=False)
+        .order_by("id")
+        .values_list("meta__refused_thread", flat=True)
+        .first()
+    )
+    if not isinstance(claimed, int):
+        return None
+    return RefusedThread(
+        ticket_id=claimed, visible=visible_tickets(user).filter(pk=claimed).exists()
+    )
 
 
 @agent_required
@@ -302,9 +376,119 @@ def ticket_header(request: HttpRequest, pk: int) -> HttpResponse:
 @agent_required
 @require_GET
 def message_delivery(request: HttpRequest, pk: int, message_id: int) -> HttpResponse:
+    """The delivery state of a message and what the agent can do about it (live updates)."""
     ticket = _visible_ticket(request, pk)
     message = get_object_or_404(Message.objects.filter(ticket=ticket), pk=message_id)
-    return render(request, "agents/ticket.html#delivery", {"message": message})
+    return render(request, "agents/ticket.html#delivery-update", {"message": message})
+
+
+@agent_required
+@require_POST
+def message_retry(request: HttpRequest, pk: int, message_id: int) -> HttpResponse:
+    """Send a failed (or unknown) reply again: back to pending, queued once committed."""
+    ticket = _visible_ticket(request, pk)
+    outbound = Message.objects.filter(ticket=ticket, direction=Direction.OUT, is_note=False)
+    message = get_object_or_404(outbound, pk=message_id)
+    retried = record_delivery(message_id=message.pk, state=Delivery.PENDING, retry=True)
+    if retried:
+        transaction.on_commit(lambda: send_message.delay(message.pk))
+    message.refresh_from_db()
+    if request.htmx:
+        context = {"message": message, "ticket": ticket, "oob": True}
+        return render(request, "agents/ticket.html#delivery-update", context)
+    if retried:
+        messages.success(request, _("The message is queued to be sent again."))
+    else:
+        messages.error(request, _("This message cannot be sent again."))
+    return _back_to_ticket(ticket)
+
+
+def _inbound_email(ticket: Ticket, message_id: int) -> Message:
+    emails = Message.objects.filter(ticket=ticket, channel=Channel.EMAIL, direction=Direction.IN)
+    return get_object_or_404(emails.prefetch_related("attachments"), pk=message_id)
+
+
+def _raw_email(message: Message) -> RawInbound | None:
+    """The bytes the message was made from, exactly as they arrived."""
+    return RawInbound.objects.filter(message_id=message.pk).order_by("id").first()
+
+
+def _when(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, UTC)
+    return date_format(timezone.localtime(value), "DATETIME_FORMAT")
+
+
+def _address_list(pairs) -> str:
+    return ", ".join(formataddr((name, address)) if name else address for name, address in pairs)
+
+
+def _original_headers(message: Message, raw: RawInbound | None) -> list[tuple[str, str]]:
+    """From, To, Cc, Date, Subject and Message-ID: read from the raw mail when we have it."""
+    if raw is not None:
+        try:
+            mail = parse_email(
+                bytes(raw.body), max_attachment_bytes=settings.EMAIL_MAX_ATTACHMENT_BYTES
+            )
+        except UnparseableEmailError:
+            mail = None
+        if mail is not None:
+            rows = [
+                (_("From"), _address_list([(mail.from_name, mail.from_address)])),
+                (_("To"), _address_list(mail.to)),
+                (_("Cc"), _address_list(mail.cc)),
+                (_("Date"), _when(mail.date)),
+                (_("Subject"), mail.subject),
+                (_("Message-ID"), f"<{mail.message_id}>" if mail.message_id else ""),
+            ]
+            return [(label, value) for label, value in rows if value]
+    meta = message.meta or {}
+    sender = meta.get("from") or {}
+    external_id = message.external_id or ""
+    rows = [
+        (_("From"), _address_list([(sender.get("name", ""), sender.get("address", ""))])),
+        (_("To"), ", ".join(meta.get("to") or [])),
+        (_("Cc"), ", ".join(meta.get("cc") or [])),
+        (_("Date"), _when(message.sent_at or message.created_at)),
+        (_("Subject"), message.subject),
+        (_("Message-ID"), f"<{external_id}>" if "@" in external_id else ""),
+    ]
+    return [(label, value) for label, value in rows if value]
+
+
+@agent_required
+@require_GET
+def message_original(request: HttpRequest, pk: int, message_id: int) -> HttpResponse:
+    """An inbound mail as it came: its headers, the whole HTML and the text part."""
+    ticket = _visible_ticket(request, pk)
+    message = _inbound_email(ticket, message_id)
+    raw = _raw_email(message)
+    context = {
+        "ticket": ticket,
+        "message": message,
+        "headers": _original_headers(message, raw),
+        "has_raw": raw is not None,
+    }
+    return render(request, "agents/original.html", context)
+
+
+@agent_required
+@require_GET
+def message_raw(request: HttpRequest, pk: int, message_id: int) -> HttpResponse:
+    """The exact bytes of an inbound mail, as a .eml file."""
+    ticket = _visible_ticket(request, pk)
+    message = _inbound_email(ticket, message_id)
+    raw = _raw_email(message)
+    if raw is None:
+        raise Http404
+    response = HttpResponse(bytes(raw.body), content_type="message/rfc822")
+    response["Content-Disposition"] = content_disposition_header(
+        True, f"ticket-{ticket.pk}-message-{message.pk}.eml"
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _refresh_headers(response: HttpResponse) -> HttpResponse:
@@ -326,7 +510,7 @@ def _rerender_page(request: HttpRequest, ticket: Ticket, **forms) -> HttpRespons
 @require_POST
 def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = _visible_ticket(request, pk)
-    form = ReplyForm(request.POST, ticket=ticket)
+    form = ReplyForm(request.POST, request.FILES, ticket=ticket)
     if form.is_valid():
         try:
             result = record_reply(
@@ -336,6 +520,7 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
                 channel=form.cleaned_data["channel"],
                 status=form.status_after(),
                 idempotency_key=form.cleaned_data["idempotency_key"],
+                attachments=form.attachment_contents(),
             )
         except ReplyError as exc:
             form.add_error(None, str(exc))
@@ -474,7 +659,28 @@ def attachment(request: HttpRequest, pk: int, attachment_id: int) -> HttpRespons
     )
     if not visible_tickets(request.user).filter(pk=item.message.ticket_id).exists():
         raise Http404
-    return FileResponse(item.file.open("rb"), as_attachment=True, filename=item.filename)
+    content_type = _content_type(item.content_type)
+    # Pictures show in the message (cid: images, a click on one); anything else,
+    # SVG included (it can carry script), is only ever downloaded.
+    inline = content_type.startswith("image/") and "svg" not in content_type
+    response = FileResponse(
+        item.file.open("rb"),
+        as_attachment=not inline,
+        filename=item.filename,
+        content_type=content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    return response
+
+
+_CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+
+
+def _content_type(value: str) -> str:
+    """A stored (sender-given) content type, reduced to a plain `type/subtype`."""
+    bare = (value or "").split(";", 1)[0].strip().lower()
+    return bare if _CONTENT_TYPE.match(bare) else "application/octet-stream"
 
 
 # --- Preferences -----------------------------------------------------------------------

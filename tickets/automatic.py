@@ -24,7 +24,8 @@ def record_automatic_reply(
     The same idempotency_key again returns the first message and queues nothing.
     It does not count as the team's first response and leaves the status alone.
     """
-    html = sanitize_html(html)
+    # Our own HTML: its images are meant to be seen by the customer.
+    html = sanitize_html(html, block_remote_images=False)
     text = (text or html_to_text(html)).strip()
     if idempotency_key:
         existing = Message.objects.filter(idempotency_key=idempotency_key).first()

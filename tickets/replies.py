@@ -6,15 +6,18 @@ and announced with ReplyRecorded once committed; channels_in sends it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .events import NoteAdded, ReplyRecorded, emit
+from .files import safe_filename
 from .ingest import _preview
 from .models import (
     IDENTITY_KIND_FOR_CHANNEL,
@@ -58,14 +61,17 @@ def record_reply(
     status: str | None = None,
     idempotency_key: str | None = None,
     imported_at: datetime | None = None,
+    attachments: Sequence[tuple[str, str, bytes]] = (),
 ) -> ReplyResult:
     """Store an agent's public reply for sending on the ticket's channel or a chosen one.
 
     The same idempotency_key again returns the first reply and stores nothing.
     imported_at records a reply already sent elsewhere at that time (demo data,
     a move from another helpdesk): it is stored as sent and not sent again.
+    attachments are (filename, content type, content) and go out with the reply.
     """
-    html = sanitize_html(html)
+    # Our own HTML goes to the customer as written: their mail client shows its images.
+    html = sanitize_html(html, block_remote_images=False)
     text = (text or html_to_text(html)).strip()
     if not text:
         raise ReplyError(_("A reply cannot be empty."))
@@ -97,6 +103,14 @@ def record_reply(
                 delivery_state=Delivery.SENT if imported_at else Delivery.PENDING,
                 created_at=now,
             )
+            for filename, content_type, content in attachments:
+                name = safe_filename(filename)
+                message.attachments.create(
+                    file=ContentFile(content, name=name),
+                    filename=name,
+                    content_type=(content_type or "application/octet-stream")[:100],
+                    size=len(content),
+                )
             old_status = locked.status
             locked.first_response_at = locked.first_response_at or now
             locked.last_agent_message_at = now

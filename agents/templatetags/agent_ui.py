@@ -2,27 +2,37 @@
 
 from __future__ import annotations
 
+import html as html_lib
+import re
+from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import unquote
 
 from django import template
+from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import NaturalTimeFormatter, naturaltime
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from tickets.models import (
+    Attachment,
     Channel,
     Delivery,
+    Direction,
     EventKind,
     IdentityKind,
+    Message,
     Priority,
     Status,
     TimelineEvent,
 )
+from tickets.sanitize import block_images
 
 register = template.Library()
 
@@ -113,6 +123,86 @@ def filesize(value) -> str:
     return str(value)
 
 
+# The channel stores folded quotes with this placeholder summary (channels_in's
+# FOLD_SUMMARY); it is put into words here, in the agent's language.
+_FOLD_PLACEHOLDER = "<summary>…</summary>"
+_CID_SRC = re.compile(r'\ssrc="cid:([^"]*)"', re.I)
+
+
+@dataclass(frozen=True)
+class MessageBody:
+    html: SafeString
+    # Some images wait for the agent's "Show images" (tickets/sanitize.py).
+    remote_images: bool
+    # The attachments to list under the message: those not shown in its body.
+    attachments: list[Attachment]
+
+
+def _content_id(value: str) -> str:
+    """A cid: URL's id as stored on an Attachment (RFC 2392: URL-encoded, no brackets)."""
+    return unquote(html_lib.unescape(value)).strip().strip("<>")
+
+
+@register.simple_tag
+def message_body(message: Message, ticket_id: int, expand_quotes: bool = False) -> MessageBody:
+    """A message's stored HTML made ready to show.
+
+    cid: images point at the message's attachments (served through the
+    permission-checked attachment view), folded quotes get a translated
+    toggle, and remote images stay blocked. Uses the attachments prefetched
+    with the timeline, so a page of messages costs no extra queries.
+    """
+    attachments = list(message.attachments.all())
+    html = message.body_html or ""
+    if not html:
+        return MessageBody(html=SafeString(""), remote_images=False, attachments=attachments)
+    if message.direction == Direction.IN:
+        # Rows stored before remote images were blocked at ingest.
+        html = block_images(html)
+    by_cid: dict[str, Attachment] = {}
+    for item in attachments:
+        if item.content_id:
+            by_cid.setdefault(item.content_id, item)
+            by_cid.setdefault(item.content_id.lower(), item)
+    shown: set[int] = set()
+
+    def inline(match: re.Match[str]) -> str:
+        cid = _content_id(match.group(1))
+        item = by_cid.get(cid) or by_cid.get(cid.lower())
+        if item is None:
+            return match.group(0)
+        shown.add(item.pk)
+        return f' src="{escape(reverse("agents:attachment", args=[ticket_id, item.pk]))}"'
+
+    html = _CID_SRC.sub(inline, html)
+    summary = format_html(
+        '<summary title="{0}"><span class="visually-hidden">{0}</span></summary>',
+        _("Show quoted text"),
+    )
+    html = html.replace(_FOLD_PLACEHOLDER, summary)
+    if expand_quotes:
+        html = html.replace("<details>", "<details open>")
+    return MessageBody(
+        # body_html is sanitized before it is stored (tickets/sanitize.py).
+        html=mark_safe(html),  # noqa: S308
+        remote_images="data-remote-src=" in html,
+        attachments=[item for item in attachments if item.pk not in shown],
+    )
+
+
+@register.simple_tag
+def skipped_attachment(item: dict) -> str:
+    """Why a file of an inbound mail was not kept, in one line."""
+    name = item.get("filename") or _("(no name)")
+    if item.get("reason") == "empty":
+        return _("Not kept: %(name)s — the file was empty") % {"name": name}
+    return _("Not kept: %(name)s (%(size)s) — larger than the %(limit)s limit") % {
+        "name": name,
+        "size": filesizeformat(item.get("size") or 0),
+        "limit": filesizeformat(settings.EMAIL_MAX_ATTACHMENT_BYTES),
+    }
+
+
 def _ticket_link(ticket_id) -> SafeString:
     if not isinstance(ticket_id, int):
         return format_html("#{}", ticket_id)
@@ -172,7 +262,12 @@ def event_line(event: TimelineEvent) -> SafeString:
             ticket=_ticket_link(ticket_id),
             channel=channel,
         )
-        if data.get("follows"):
+        if data.get("refused_thread"):
+            # Not a follow-up: a claim the ticket's banner explains (and links, if visible).
+            line += format_html(
+                " " + _("(claimed to answer {ticket})"), ticket=f"#{data['refused_thread']}"
+            )
+        elif data.get("follows"):
             line += format_html(" " + _("(follows {ticket})"), ticket=_ticket_link(data["follows"]))
         return line
     if kind == EventKind.STATUS:
@@ -271,6 +366,9 @@ def event_line(event: TimelineEvent) -> SafeString:
             _("The identity {identity} was linked"),
             identity=_identity(data.get("identity", "")),
         )
+    if kind == EventKind.PARTICIPANT_ADDED:
+        name = data.get("name") or _("Customer #%(id)s") % {"id": data.get("customer")}
+        return format_html(_("{name} joined the ticket (on Cc)"), name=name)
     return format_html("{}", event.get_kind_display())
 
 
@@ -289,6 +387,7 @@ def event_icon(kind: str) -> str:
         EventKind.IDENTITY_LINKED: "link",
         EventKind.REOPENED: "status",
         EventKind.TICKET_CREATED: "new",
+        EventKind.PARTICIPANT_ADDED: "person",
     }.get(kind, "dot")
 
 

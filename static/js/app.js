@@ -261,7 +261,16 @@
       const { fragment } = await fetchFragment(url);
       const fresh = fragment && fragment.querySelector(".delivery");
       if (!fresh) return;
+      // What the agent can do about it (the reason, "Retry") sits under the message.
+      const problem = fragment.querySelector("#delivery-problem-" + messageId);
+      const currentProblem = document.getElementById("delivery-problem-" + messageId);
       current.replaceWith(fresh);
+      if (problem && currentProblem) {
+        const hadFocus = currentProblem.contains(document.activeElement);
+        currentProblem.replaceWith(problem);
+        processHtmx(problem);
+        if (hadFocus) focusMessage(problem);
+      }
       announce(format(strings.deliveryChanged, { state: fresh.textContent.trim() }));
     }
 
@@ -339,6 +348,23 @@
       if (event.target.matches('input[form="split-form"]')) updateSplitCount();
     });
 
+    // Files go out by email only: the file picker shows while email is the chosen channel.
+    function syncFilePicker() {
+      const channel = document.getElementById("reply_channel");
+      const files = document.querySelector("#reply-form .composer-files");
+      if (!channel || !files) return;
+      const email = channel.value === "email";
+      if (!email) files.querySelector("input[type=file]").value = "";
+      files.hidden = !email;
+    }
+    syncFilePicker();
+    document.addEventListener("change", (event) => {
+      if (event.target.id === "reply_channel") syncFilePicker();
+    });
+    document.addEventListener("htmx:afterSettle", (event) => {
+      if (event.detail.elt && event.detail.elt.id === "reply-form") syncFilePicker();
+    });
+
     // After a reply or note is sent (or refused), put the agent back in the editor.
     document.addEventListener("htmx:afterSettle", (event) => {
       const id = event.detail.elt && event.detail.elt.id;
@@ -352,6 +378,46 @@
   }
 
   // --- Everywhere -------------------------------------------------------------------
+
+  // Focus the message an element belongs to, when the element itself goes away.
+  function focusMessage(element) {
+    const message = element.closest(".msg");
+    if (!message) return;
+    message.tabIndex = -1;
+    message.focus({ preventScroll: true });
+  }
+
+  // Remote images of a message wait for the agent (tracking pixels): "Show images"
+  // loads those of that one message, with no referrer.
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest && event.target.closest("[data-show-images]");
+    if (!button) return;
+    const scope = button.closest("[data-images-scope]");
+    if (!scope) return;
+    scope.querySelectorAll("img[data-remote-src]").forEach((image) => {
+      const url = image.getAttribute("data-remote-src") || "";
+      image.removeAttribute("data-remote-src");
+      if (!/^(https?:)?\/\//i.test(url)) return;
+      image.referrerPolicy = "no-referrer";
+      image.src = url;
+    });
+    const bar = button.closest("[data-remote-images]");
+    const content = scope.querySelector(".msg-html");
+    if (bar) bar.remove();
+    if (content) {
+      content.tabIndex = -1;
+      content.focus({ preventScroll: true });
+    }
+  });
+
+  // "Retry" on a failed message: the state (and the button) is replaced out of band.
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    const form = event.detail.elt;
+    if (form && form.closest && form.closest(".delivery-problem") && form.contains(document.activeElement)) {
+      const message = form.closest(".msg");
+      window.setTimeout(() => message && focusMessage(message), 0);
+    }
+  });
 
   // "Saved." and friends have been announced (role=status); they leave after a while.
   document.addEventListener("htmx:afterSettle", () => {
