@@ -57,7 +57,9 @@ class EmailAdapter(Adapter):
     ) -> InboundMessage | DeliveryReport | None:
         mail = parse_email(body, max_attachment_bytes=settings.EMAIL_MAX_ATTACHMENT_BYTES)
         ours = loops.own_addresses() | _inbox_addresses(inbox)
-        if mail.delivery_status is not None or (mail.automated and _is_daemon(mail)):
+        # Only a delivery status report, or a mailer daemon's own mail, is a bounce;
+        # an auto-reply with an empty return path answering us is the customer's.
+        if mail.delivery_status is not None or _is_daemon(mail):
             report = _bounce_report(mail)
             if report is not None:
                 return report
@@ -175,10 +177,9 @@ def _inbox_addresses(inbox: Inbox) -> set[str]:
 
 
 def _is_daemon(mail: ParsedEmail) -> bool:
+    """Mail a mail server wrote itself (its own bounces), not a person's auto-responder."""
     local = mail.from_address.split("@")[0].lower()
-    return (
-        local in ("mailer-daemon", "postmaster", "mail-daemon") or "return path" in mail.automated
-    )
+    return local in ("mailer-daemon", "postmaster", "mail-daemon")
 
 
 def _bounce_report(mail: ParsedEmail) -> DeliveryReport | None:

@@ -16,16 +16,21 @@ import hashlib
 import mimetypes
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from email.headerregistry import Address
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 
 from .loops import automated_reason
 
-# Tried in order for a part whose declared charset is missing, unknown or wrong.
-FALLBACK_CHARSETS = ("utf-8", "windows-1250", "iso-8859-2")
+# Guessed between when a part's charset is missing, unknown or wrong and it is not UTF-8.
+LEGACY_CHARSETS = ("windows-1250", "iso-8859-2")
+_CE_LETTERS = set("ąćęłńóśźżĄĆĘŁŃÓŚŹŻáčďéěíňřšťúůýžÁČĎÉĚÍŇŘŠŤÚŮÝŽ")
+# Where the two legacy charsets differ, the wrong reading gives these.
+_UNLIKELY = set("¶±¦Ľ¬µ©®¤§ˇ˘˛´¸˝¨°")
+_C1 = re.compile("[\x80-\x9f]")
 
 # Charset names seen in the wild that Python's codecs do not know.
 CHARSET_ALIASES = {
@@ -163,18 +168,42 @@ def header_text(msg: Message, name: str) -> str:
     """A header as text, decoded, whatever state it is in ("" when absent).
 
     RFC 2047 encoded words are decoded by the policy. Raw 8-bit headers (not
-    allowed, still common) arrive as surrogate escapes; they are decoded as
-    UTF-8 or, failing that, as the Central European legacy charsets.
+    allowed, still common) are read from the raw bytes and decoded as UTF-8
+    or, failing that, as the Central European legacy charset they fit best.
     """
+    raw = _raw_8bit_header(msg, name)
+    if raw is not None:
+        return _one_line(_decode_encoded_words(_decode_bytes(raw, None)))
     try:
         value = msg.get(name)
     except Exception:  # a header the policy cannot parse: use its raw form
         value = next((v for k, v in msg.raw_items() if k.lower() == name.lower()), None)
-    if value is None:
-        return ""
-    text = str(value)
-    if any("\udc80" <= ch <= "\udcff" for ch in text):
-        text = _decode_bytes(text.encode("utf-8", "surrogateescape"), None)
+    return "" if value is None else _one_line(str(value))
+
+
+def _raw_8bit_header(msg: Message, name: str) -> bytes | None:
+    """The bytes of a header that holds raw 8-bit characters; None for a proper one."""
+    for key, value in msg.raw_items():
+        if key.lower() == name.lower():
+            if not isinstance(value, str) or value.isascii():
+                return None
+            try:  # parsed from bytes: 8-bit bytes are surrogate escapes
+                return value.encode("ascii", "surrogateescape")
+            except UnicodeEncodeError:  # parsed from text: already characters
+                return value.encode("utf-8", "surrogatepass")
+    return None
+
+
+def _decode_encoded_words(text: str) -> str:
+    if "=?" not in text:
+        return text
+    try:
+        return str(make_header(decode_header(text)))
+    except Exception:
+        return text
+
+
+def _one_line(text: str) -> str:
     return text.replace("\r", "").replace("\n", " ").strip()
 
 
@@ -185,16 +214,19 @@ def _first_address(msg: Message, name: str) -> tuple[str, str]:
 
 def _addresses(msg: Message, name: str) -> tuple[tuple[str, str], ...]:
     result = []
-    try:
-        header = msg.get(name)
-        groups = getattr(header, "addresses", None)
-    except Exception:
-        header, groups = None, None
+    groups = None
+    if _raw_8bit_header(msg, name) is None:
+        try:
+            groups = getattr(msg.get(name), "addresses", None)
+        except Exception:
+            groups = None
     if groups is not None:
         for address in groups:
             if isinstance(address, Address) and address.addr_spec and "@" in address.addr_spec:
                 result.append((_clean_name(address.display_name), address.addr_spec.strip()))
     else:
+        # Raw 8-bit names or addresses (SMTPUTF8, old clients), or a header the
+        # policy could not parse: decoded text, split the classic way.
         for display, addr in getaddresses([header_text(msg, name)]):
             if "@" in addr:
                 result.append((_clean_name(display), addr.strip()))
@@ -222,7 +254,8 @@ def _date(msg: Message) -> datetime | None:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    return parsed if parsed.tzinfo is not None else None
+    # "-0000" (qmail writes it) means UTC with no local zone known: naive here.
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _thread_index(value: str) -> str:
@@ -239,17 +272,43 @@ def _thread_index(value: str) -> str:
 
 
 def _decode_bytes(payload: bytes, charset: str | None) -> str:
-    """Bytes in a declared charset; a missing, unknown or wrong one falls back in order."""
-    tried = []
+    """Bytes in a declared charset; a missing, unknown or wrong one is guessed.
+
+    Mail from older Polish and Czech clients is windows-1250 or iso-8859-2,
+    declared or not, and sometimes declared as the other one. Both decode
+    almost any byte, so the guess keeps the reading with the most Polish and
+    Czech letters and no C1 control codes (which real text never contains).
+    """
     if charset:
-        charset = CHARSET_ALIASES.get(charset.lower().strip(), charset.lower().strip())
-        tried.append(charset)
-    for name in (*tried, *FALLBACK_CHARSETS):
+        name = CHARSET_ALIASES.get(charset.lower().strip(), charset.lower().strip())
         try:
-            return payload.decode(name)
+            text = payload.decode(name)
         except (LookupError, UnicodeDecodeError):
+            pass
+        else:
+            if not (_C1.search(text) and name.startswith(("iso-8859", "latin", "us-ascii"))):
+                return text
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    readings = []
+    for name in LEGACY_CHARSETS:
+        try:
+            readings.append(payload.decode(name))
+        except UnicodeDecodeError:
             continue
-    return payload.decode("utf-8", errors="replace")
+    if not readings:
+        return payload.decode("utf-8", errors="replace")
+    return max(readings, key=_plausibility)
+
+
+def _plausibility(text: str) -> int:
+    return (
+        sum(ch in _CE_LETTERS for ch in text)
+        - 5 * len(_C1.findall(text))
+        - 3 * sum(ch in _UNLIKELY for ch in text)
+    )
 
 
 class _BodyCollector:
@@ -286,6 +345,10 @@ class _BodyCollector:
             # Its payload is a list of header blocks: not children to walk.
             self._read_delivery_status(part)
             return
+        if ctype.startswith("multipart/") and not part.is_multipart():
+            # No boundary to split on: what it holds is the text.
+            self.texts.append(self._text_of(part))
+            return
         if part.is_multipart() and ctype != "message/rfc822":
             payload = part.get_payload()
             children = payload if isinstance(payload, list) else []
@@ -321,6 +384,9 @@ class _BodyCollector:
 
     def _text_of(self, part: Message) -> str:
         payload = part.get_payload(decode=True)
+        if _mislabelled_base64(part):
+            # Declared base64 but plainly text: decoding it would only make noise.
+            payload = None
         if payload is None:
             payload = str(part.get_payload()).encode("utf-8", "surrogateescape")
         text = _decode_bytes(payload, part.get_content_charset())
@@ -402,6 +468,23 @@ class _BodyCollector:
         match = re.search(r"^Message-ID:\s*(<[^>]+>)", headers, re.IGNORECASE | re.MULTILINE)
         if match:
             self._report_original_id = read_message_id(match.group(1))
+
+
+_BASE64_LINE = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
+
+
+def _mislabelled_base64(part: Message) -> bool:
+    """A part declared base64 whose lines are mostly not base64 at all."""
+    if str(part.get("Content-Transfer-Encoding", "")).strip().lower() != "base64":
+        return False
+    raw = part.get_payload(decode=False)
+    if not isinstance(raw, str):
+        return False
+    lines = [line.strip() for line in raw.splitlines() if line.strip()]
+    if not lines:
+        return False
+    encoded = sum(1 for line in lines if _BASE64_LINE.match(line))
+    return encoded * 2 < len(lines)
 
 
 def _filename(part: Message) -> str:

@@ -24,7 +24,7 @@ _TEXT_QUOTE_HEADERS = [
 ]
 _TEXT_QUOTE = re.compile("|".join(f"(?:{p})" for p in _TEXT_QUOTE_HEADERS), re.I | re.M)
 _SIGNATURE = re.compile(
-    r"^(-- ?|Sent from my \w+.*|Wysłano z (mojego )?\w+.*|Odesláno z (mého )?\w+.*|"
+    r"^(-- ?|Sent from my \w+.*|Wysłan[oe] z (mojego )?\w+.*|Odesláno z (mého )?\w+.*|"
     r"Get Outlook for \w+.*|Pobierz Outlook.*)$",
     re.M | re.I,
 )

@@ -65,23 +65,16 @@ def placeholder_values(ticket_id: int, message_id: int) -> dict[str, str]:
     }
 
 
-def params(section: str, bugs: str) -> tuple[list, list]:
-    """pytest params for every mail with `section`, and strict xfails for its `bugs`."""
-    plain, known = [], []
+def params(section: str) -> list:
+    """pytest params for every mail with `section`; an `xfail` there (a known bug): strict xfail."""
+    plain = []
     for name in MAIL_NAMES:
         entry = MANIFEST.get(name, {})
-        stem = name.removesuffix(".eml")
         if section in entry:
-            # A scenario the product fails as a whole (e.g. the mail is not stored at all).
             reason = entry[section].get("xfail")
             marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-            plain.append(pytest.param(name, id=stem, marks=marks))
-        if bugs in entry:
-            reason = entry[bugs]["reason"]
-            known.append(
-                pytest.param(name, id=stem, marks=pytest.mark.xfail(strict=True, reason=reason))
-            )
-    return plain, known
+            plain.append(pytest.param(name, id=name.removesuffix(".eml"), marks=marks))
+    return plain
 
 
 def has_c1_controls(text: str) -> bool:
@@ -89,7 +82,7 @@ def has_c1_controls(text: str) -> bool:
 
 
 def check_parsed(mail: Any, facts: dict[str, Any]) -> None:
-    """Assert each fact of expected.json's "parse" (or "parse_bugs") on a ParsedEmail."""
+    """Assert each fact of expected.json's "parse" on a ParsedEmail."""
     for key, want in facts.items():
         if key in ("reason", "raises"):
             continue

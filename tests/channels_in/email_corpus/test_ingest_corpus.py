@@ -34,7 +34,7 @@ from .corpus import (
 
 pytestmark = pytest.mark.django_db
 
-INGESTED, INGEST_BUGS = params("ingest", "ingest_bugs")
+INGESTED = params("ingest")
 OUTCOMES = {
     "new_ticket",
     "same_ticket",
@@ -301,13 +301,3 @@ def test_it_ingests_the_mail(
     check_stored(
         got, scene, substitute_facts(MANIFEST[name]["ingest"].get("stored", {}), scene.values)
     )
-
-
-@pytest.mark.parametrize("name", INGEST_BUGS)
-def test_it_ingests_the_mail_without_known_bug(
-    name, request, email_inbox, post_email, django_capture_on_commit_callbacks
-):
-    scene, raw = prepare(name, request, email_inbox, post_email, django_capture_on_commit_callbacks)
-    got = ingest_and_check_outcome(name, scene, raw)
-    bugs = MANIFEST[name]["ingest_bugs"]
-    check_stored(got, scene, substitute_facts(bugs.get("stored", {}), scene.values))

@@ -21,7 +21,7 @@ from .corpus import (
 )
 from .generate import build_all
 
-PARSED, PARSE_BUGS = params("parse", "parse_bugs")
+PARSED = params("parse")
 VALUES = placeholder_values(PARSE_TICKET_ID, PARSE_MESSAGE_ID)
 
 
@@ -70,8 +70,3 @@ def test_it_parses_the_mail(name):
             parse(name)
         return
     check_parsed(parse(name), facts)
-
-
-@pytest.mark.parametrize("name", PARSE_BUGS)
-def test_it_parses_the_mail_without_known_bug(name):
-    check_parsed(parse(name), substitute_facts(MANIFEST[name]["parse_bugs"], VALUES))
