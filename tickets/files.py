@@ -3,7 +3,9 @@
 import re
 import unicodedata
 
-_UNSAFE = re.compile(r"[^\w.\- ()\[\]]+", re.UNICODE)
+# Letters, digits and the punctuation people put in document names; nothing a
+# shell, a path or a header would read specially.
+_UNSAFE = re.compile(r"[^\w.\- ()\[\],+&–—]+", re.UNICODE)
 
 
 def safe_filename(name: str, default: str = "attachment") -> str:
