@@ -82,7 +82,7 @@ fmt: $(VENV)/.installed-test
 
 #: messages - refresh the en/pl/cs message catalogs from the code
 messages: $(VENV)/.installed
-	$(BIN)/python manage.py makemessages -l en -l pl -l cs --ignore=.venv --ignore=bench --ignore=tests
-	$(BIN)/python manage.py makemessages -d djangojs -l en -l pl -l cs --ignore=.venv --ignore=staticfiles
+	$(BIN)/python manage.py makemessages -l en -l pl -l cs --ignore=.venv --ignore=bench --ignore=tests --ignore=var --ignore=staticfiles
+	$(BIN)/python manage.py makemessages -d djangojs -l en -l pl -l cs --ignore=.venv --ignore=staticfiles --ignore=var
 
 .PHONY: help run worker beat browser mailserver test bench lint fmt messages compiled-messages
