@@ -8,14 +8,21 @@ and idempotency keys, so running it again adds nothing.
 
 from __future__ import annotations
 
+import base64
+import struct
+import textwrap
+import zlib
 from datetime import timedelta
+from email.utils import format_datetime
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
 from agents.accounts import create_agent
+from channels_in.email.receive import store_email
 from channels_in.inboxes import create_inbox
+from channels_in.pipeline import process_raw
 from tickets.changes import update_ticket
 from tickets.ingest import InboundMessage, SenderIdentity, ingest
 from tickets.merge import link_identity
@@ -265,6 +272,7 @@ class Command(BaseCommand):
         for number, story in enumerate(STORIES):
             with transaction.atomic():
                 self._tell(number, story, agents, inboxes, now)
+        self._receive_mail(inboxes["email_cz"], now)
         self.stdout.write(
             f"Demo ready: {Customer.objects.count()} customers, {Ticket.objects.count()} tickets. "
             f"Sign in at /login/ as anna@demo.example, petr@demo.example, emma@demo.example, "
@@ -327,9 +335,86 @@ class Command(BaseCommand):
                 priority=story.get("priority"),
             )
 
+    def _receive_mail(self, inbox, now):
+        """A mail through the real email path (raw MIME, parse, thread): quote and signature
+        folded, a remote image held back, a photo inline."""
+        stored = store_email(inbox=inbox, raw=_demo_mail(now), source="demo")
+        if not stored.duplicate:
+            process_raw(stored.raw.pk, raw=stored.raw)
+
     def _enrich(self, customer, story):
         for kind, value in story["identities"][1:]:
             link_identity(customer=customer, kind=kind, value=value, verified=True)
         customer.attributes = story["attributes"]
         customer.locale = story["locale"]
         customer.save(update_fields=["attributes", "locale"])
+
+
+def _photo_png(width: int = 160, height: int = 120) -> str:
+    """A warm gradient standing in for the customer's photo (base64 PNG, no imaging library)."""
+    rows = b"".join(
+        b"\x00" + bytes(c for x in range(width) for c in (200 + x // 4, 120 + y, 90 + x // 3))
+        for y in range(height)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+    png += chunk(b"IEND", b"")
+    return "\n".join(textwrap.wrap(base64.b64encode(png).decode(), 76))
+
+
+def _demo_mail(now) -> bytes:
+    date = format_datetime(now - timedelta(hours=3))
+    return f"""From: =?utf-8?q?Lenka_Hor=C3=A1kov=C3=A1?= <lenka.horakova@example.cz>
+To: =?utf-8?q?Z=C3=A1kaznick=C3=A1_podpora?= <podpora@demo.example>
+Subject: =?utf-8?q?Rozbit=C3=BD_hrnek_v_z=C3=A1silce_CZ-7781?=
+Date: {date}
+Message-ID: <demo-mail-cz-7781@example.cz>
+Content-Language: cs-CZ
+MIME-Version: 1.0
+Content-Type: multipart/related; boundary="REL"
+
+--REL
+Content-Type: multipart/alternative; boundary="ALT"
+
+--ALT
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: 8bit
+
+Dobrý den,
+v zásilce CZ-7781 přišel hrnek rozbitý. Fotku přikládám.
+Prosím o výměnu.
+
+Lenka Horáková
+
+Dne pá 20. 11. 2026 v 9:12 Zákaznická podpora napsal(a):
+> Vaše objednávka CZ-7781 byla odeslána.
+
+--ALT
+Content-Type: text/html; charset=utf-8
+Content-Transfer-Encoding: 8bit
+
+<div dir="ltr"><p>Dobrý den,</p>
+<p>v zásilce <b>CZ-7781</b> přišel hrnek rozbitý. Fotku přikládám:</p>
+<p><img src="cid:foto1@example.cz" alt="rozbitý hrnek" width="160" height="120"></p>
+<p>Prosím o výměnu.</p><img src="https://tracker.example/open.gif?u=lenka" width="1" height="1">
+<div class="gmail_signature">Lenka Horáková<br>+420 601 234 567</div>
+<div class="gmail_quote"><div>Dne pá 20. 11. 2026 v 9:12 Zákaznická podpora napsal(a):</div>
+<blockquote class="gmail_quote">Vaše objednávka CZ-7781 byla odeslána.</blockquote></div></div>
+
+--ALT--
+
+--REL
+Content-Type: image/png; name="foto.png"
+Content-Disposition: inline; filename="foto.png"
+Content-ID: <foto1@example.cz>
+Content-Transfer-Encoding: base64
+
+{_photo_png()}
+
+--REL--
+""".replace("\n", "\r\n").encode()
