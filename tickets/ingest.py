@@ -184,11 +184,13 @@ def _ingest_once(
         html = sanitize_html(inbound.html)
         text = inbound.text or html_to_text(html)
         ticket.last_channel = inbound.channel
-        ticket.last_customer_message_at = now
+        if not inbound.is_automated:
+            # A machine's answer (out of office, a read receipt) is nobody waiting on us.
+            ticket.last_customer_message_at = now
         ticket.last_activity_at = now
         ticket.updated_at = now
         ticket.preview = _preview(text)
-        if ticket.status in (Status.PENDING, Status.SOLVED):
+        if ticket.status in (Status.PENDING, Status.SOLVED) and not inbound.is_automated:
             # The customer answered: the ball is in our court again.
             ticket.status = Status.OPEN
             ticket.solved_at = None
@@ -388,7 +390,8 @@ def _find_ticket(
         if candidate.is_open:
             return _Thread(ticket=candidate)
         if candidate.can_reopen(now):
-            return _Thread(ticket=candidate, reopened=True)
+            # An out-of-office reply belongs to the ticket but reopens nothing.
+            return _Thread(ticket=candidate, reopened=not inbound.is_automated)
     return _Thread(
         ticket=_new_ticket(inbound, inbox, customer_id, now, follows=candidate), created=True
     )

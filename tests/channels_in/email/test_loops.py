@@ -7,7 +7,7 @@ import pytest
 
 from channels_in.models import SuppressedAddress
 from tickets.automatic import record_automatic_reply
-from tickets.models import Delivery, Message, Ticket
+from tickets.models import Delivery, Message, Status, Ticket
 
 from .mails import mail
 
@@ -198,3 +198,33 @@ def test_mail_from_our_own_address_is_not_ingested(email_inbox, post_email):
     assert response.status_code == 202
     assert response.json()["message"] is None
     assert not Message.objects.exists()
+
+
+@pytest.mark.parametrize("status", [Status.SOLVED, Status.PENDING])
+def test_an_out_of_office_reply_joins_the_ticket_but_changes_nothing(
+    status, email_inbox, post_email, agent, django_capture_on_commit_callbacks
+):
+    from tickets.replies import record_reply
+
+    ticket = _post(post_email, email_inbox, mail(sender="jan@example.pl")).ticket
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = record_reply(ticket=ticket, author=agent, text="Gotowe.", status=status).message
+    reply.refresh_from_db()
+    ticket.refresh_from_db()
+    waiting_since = ticket.last_customer_message_at
+
+    auto = _post(
+        post_email,
+        email_inbox,
+        mail(
+            sender="jan@example.pl",
+            subject="Automatyczna odpowiedź: Problem",
+            in_reply_to=reply.external_id,
+            headers={"Auto-Submitted": "auto-replied"},
+            text="Jestem na urlopie do poniedziałku.",
+        ),
+    )
+    ticket.refresh_from_db()
+    assert auto.ticket_id == ticket.pk and auto.is_automated
+    assert ticket.status == status
+    assert ticket.last_customer_message_at == waiting_since
