@@ -150,6 +150,10 @@ class EmailAdapter(Adapter):
             with get_connection(fail_silently=False) as connection:
                 outgoing.connection = connection
                 outgoing.send()
+            refused = getattr(connection, "refused", {})
+            if outgoing.to[0] in refused:
+                # Someone on Cc got it; the customer did not.
+                raise smtplib.SMTPRecipientsRefused({outgoing.to[0]: refused[outgoing.to[0]]})
         except smtplib.SMTPRecipientsRefused as exc:
             code, reason = _first_refusal(exc)
             raise DeliveryError(f"{code} {reason}", permanent=500 <= code < 600) from exc

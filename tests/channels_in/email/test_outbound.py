@@ -117,7 +117,7 @@ def test_a_server_that_is_down_leaves_the_reply_queued_for_a_retry(
 ):
     from tests.mailservers import free_port
 
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_BACKEND = "channels_in.email.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nobody listens
     with django_capture_on_commit_callbacks(execute=False):
         message = record_reply(ticket=ticket, author=agent, text="Halo?").message
@@ -137,3 +137,18 @@ def test_a_reply_is_never_sent_twice_for_one_message(
     assert send_outbound(message.pk) == "skipped"
     assert len(smtp_server.messages) == 1
     assert Message.objects.get(pk=message.pk).delivery_state == Delivery.SENT
+
+
+def test_a_refused_customer_fails_the_reply_even_when_someone_on_cc_got_it(
+    email_inbox, post_email, agent, smtp_server, django_capture_on_commit_callbacks
+):
+    response = post_email(
+        email_inbox, mail(sender="gone@example.pl", cc="Kolega <kolega@example.pl>")
+    )
+    ticket = Ticket.objects.get(pk=response.json()["ticket"])
+    smtp_server.refuse["gone@example.pl"] = "550 5.1.1 <gone@example.pl>: mailbox unavailable"
+    message = _reply(ticket, agent, django_capture_on_commit_callbacks)
+    message.refresh_from_db()
+    assert message.delivery_state == Delivery.FAILED
+    assert "mailbox unavailable" in message.delivery_error
+    assert [m.rcpt_tos for m in smtp_server.messages] == [["kolega@example.pl"]]
