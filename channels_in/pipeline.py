@@ -1,8 +1,9 @@
 """Raw payload in, committed; then parse and ingest, recording the outcome.
 
 store_raw() runs in the request that answers the provider, so a 2xx always
-means the payload is on disk. process_raw() may fail; the record then stays
-with its error and is replayed by the sweeper or an admin.
+means the payload is on disk; webhooks commit it together with what
+process_raw() made of it (one commit per message). process_raw() may fail;
+the record then stays with its error and is replayed by the sweeper or an admin.
 """
 
 from __future__ import annotations

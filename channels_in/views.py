@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -55,10 +55,15 @@ def inbound_webhook(request: HttpRequest, channel: str, key: str) -> HttpRespons
         log.warning("inbound %s/%s refused: %s", channel, inbox.pk, exc.detail)
         return json_error(exc.status, exc.code, exc.detail)
     try:
-        stored = store_raw(inbox=inbox, accepted=accepted)
+        # The raw payload and what it became commit together, once: one durable
+        # commit per message. A payload that fails to process is still committed
+        # (with its error); only a database failure rolls it all back, and then
+        # the provider hears 503 and sends it again.
+        with transaction.atomic():
+            stored = store_raw(inbox=inbox, accepted=accepted)
+            result = process_raw(stored.raw.pk, raw=stored.raw)
     except DatabaseError:
         log.exception("inbound %s/%s could not be stored", channel, inbox.pk)
         # The provider retries on 5xx; 503 says "not stored, try again".
         return json_error(503, "unavailable", "The message could not be stored; retry later.")
-    result = process_raw(stored.raw.pk, raw=stored.raw)
     return adapter.respond(result, duplicate=stored.duplicate or bool(result and result.duplicate))

@@ -99,7 +99,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # One per process, so parallel test runs never share it.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")}
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    # 0: one connection per request. Under ASGI each request's sync code runs
+    # in a thread of its own, so a persistent connection is never reused, only
+    # left open until PostgreSQL refuses new ones (measured: bench/RESULTS.md,
+    # Email). Put PgBouncer in front to pool; Celery workers may set it higher.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

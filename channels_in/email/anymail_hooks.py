@@ -15,7 +15,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from anymail.signals import AnymailInboundEvent, AnymailTrackingEvent, inbound, tracking
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
@@ -61,9 +61,10 @@ def receive_inbound(sender, event: AnymailInboundEvent, esp_name: str, **kwargs)
         return
     raw = message.as_bytes()
     # Committed before Anymail answers 2xx; a database error becomes a 503 (see urls).
-    stored = store_email(inbox=inbox, raw=raw, source=f"anymail:{esp_name.lower()}")
-    if not stored.duplicate:
-        process_raw(stored.raw.pk, raw=stored.raw)
+    with transaction.atomic():  # committed once, before Anymail answers 2xx
+        stored = store_email(inbox=inbox, raw=raw, source=f"anymail:{esp_name.lower()}")
+        if not stored.duplicate:
+            process_raw(stored.raw.pk, raw=stored.raw)
 
 
 @receiver(tracking, dispatch_uid="helpdesk-email-tracking")

@@ -8,29 +8,31 @@ Processing (parse + ingest) runs after the commit.
 
 from __future__ import annotations
 
-from email import policy
-from email.parser import BytesHeaderParser
+import re
 from typing import TYPE_CHECKING
 
 from tickets.models import Inbox
 
 from ..base import Accepted
-from .parse import header_text, raw_fingerprint, read_message_id
+from .parse import raw_fingerprint, read_message_id
 
 if TYPE_CHECKING:
     from ..pipeline import Stored
 
-_HEADERS = BytesHeaderParser(policy=policy.default)
+# Message-ID in the header block, with folded continuation lines. A scan, not a
+# parse: the webhook answers after storing, and parsing waits for processing.
+_MESSAGE_ID_HEADER = re.compile(rb"^message-id:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.I | re.M)
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
 def provider_key(raw: bytes) -> str:
     """The key a raw mail is stored under: its Message-ID, or a hash of the bytes."""
-    try:
-        headers = _HEADERS.parsebytes(raw)
-        message_id = header_text(headers, "Message-ID")
-    except Exception:
-        message_id = ""
-    return read_message_id(message_id) or raw_fingerprint(raw)
+    end = _HEADER_END.search(raw)
+    match = _MESSAGE_ID_HEADER.search(raw, 0, end.start() if end else len(raw))
+    message_id = ""
+    if match:
+        message_id = read_message_id(" ".join(match.group(1).decode("latin-1").split()))
+    return message_id or raw_fingerprint(raw)
 
 
 def accept_email(raw: bytes, *, source: str, meta: dict | None = None) -> Accepted:

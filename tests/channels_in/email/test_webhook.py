@@ -87,3 +87,24 @@ def test_it_answers_503_and_keeps_nothing_when_the_database_fails(email_inbox, p
     assert response.status_code == 503
     assert response.json()["error"] == "unavailable"
     assert not Message.objects.exists()
+
+
+def test_the_storage_key_is_the_message_id_the_parser_reads_for_every_corpus_mail():
+    """The raw mail and the message are deduplicated by the same id."""
+    from pathlib import Path
+
+    from channels_in.email.parse import UnparseableEmailError, parse_email
+    from channels_in.email.receive import provider_key
+
+    mails = sorted((Path(__file__).parents[1] / "email_corpus" / "mails").glob("*.eml"))
+    assert len(mails) >= 60
+    for path in mails:
+        raw = path.read_bytes()
+        try:
+            parsed = parse_email(raw, max_attachment_bytes=10**8)
+        except UnparseableEmailError:
+            continue
+        if parsed.message_id:
+            assert provider_key(raw) == parsed.message_id, path.name
+        else:
+            assert provider_key(raw).startswith("sha256:"), path.name
