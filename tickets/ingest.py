@@ -425,13 +425,13 @@ def _hinted_ticket(inbound: InboundMessage) -> Ticket | None:
     if ticket is None and inbound.thread_hints:
         # Our own sent messages and the inbound ones we stored, in one indexed
         # lookup on (inbox, external_id). The most relevant hint wins.
-        found = dict(
-            Message.objects.filter(
+        found = {
+            message.external_id: message.ticket
+            for message in Message.objects.filter(
                 inbox_id=inbound.inbox_id, external_id__in=inbound.thread_hints
-            ).values_list("external_id", "ticket_id")
-        )
-        ticket_id = next((found[h] for h in inbound.thread_hints if h in found), None)
-        ticket = Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
+            ).select_related("ticket")
+        }
+        ticket = next((found[h] for h in inbound.thread_hints if h in found), None)
     if ticket is None and inbound.ticket_reference:
         ticket = Ticket.objects.filter(pk=inbound.ticket_reference).first()
     if ticket is None and inbound.thread_key:
