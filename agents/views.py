@@ -389,7 +389,10 @@ def message_retry(request: HttpRequest, pk: int, message_id: int) -> HttpRespons
     ticket = _visible_ticket(request, pk)
     outbound = Message.objects.filter(ticket=ticket, direction=Direction.OUT, is_note=False)
     message = get_object_or_404(outbound, pk=message_id)
-    retried = record_delivery(message_id=message.pk, state=Delivery.PENDING, retry=True)
+    # Never a message still being sent: that one may yet arrive, and would arrive twice.
+    retried = message.delivery_state in (Delivery.FAILED, Delivery.UNKNOWN) and record_delivery(
+        message_id=message.pk, state=Delivery.PENDING, retry=True
+    )
     if retried:
         transaction.on_commit(lambda: send_message.delay(message.pk))
     message.refresh_from_db()

@@ -530,6 +530,17 @@ def test_only_agents_who_see_the_ticket_can_retry(client, other_agent, agent, de
     assert reply.delivery_state == Delivery.FAILED
 
 
+def test_a_message_still_being_sent_is_not_sent_again(client, agent, deliver):
+    raw, _id = build_mail()
+    ticket = deliver(raw).ticket
+    reply = record_reply(ticket=ticket, author=agent, text="Thanks!").message
+    Message.objects.filter(pk=reply.pk).update(delivery_state=Delivery.SENDING)
+    client.force_login(agent)
+    client.post(reverse("agents:message_retry", args=[ticket.pk, reply.pk]))
+    reply.refresh_from_db()
+    assert reply.delivery_state == Delivery.SENDING
+
+
 # --- 11. Files on replies -------------------------------------------------------------
 
 
