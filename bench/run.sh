@@ -10,10 +10,18 @@
 #   BENCH_MESSAGES_PER_TICKET  average messages per ticket (default 3)
 #   REDIS_URL      default redis://127.0.0.1:6379/0 (the PostgreSQL topology has Redis: the
 #                  live push after each ingest goes through it); empty: in-memory layer
+#   BENCH_ONLY     email: only the email channel bench (bench/email/run.sh, about 11 minutes);
+#                  core: only the load-data part; unset: both, the email part last
 #
 # About 7 minutes at "100k", 16 at "100k 1m" on 2 cores (3 of them generating 1M tickets).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+case "${BENCH_ONLY:-}" in
+  email) exec bash bench/email/run.sh ;;
+  core | all | "") ;;
+  *) echo "bench: BENCH_ONLY must be email, core or unset (got $BENCH_ONLY)" >&2; exit 2 ;;
+esac
 
 PY=.venv/bin/python
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/helpdesk_bench}"
@@ -82,3 +90,7 @@ done
 
 "$PY" bench/report.py --out bench/RESULTS.md "${results[@]}"
 echo "bench: wrote bench/RESULTS.md"
+
+if [ "${BENCH_ONLY:-}" != core ]; then
+  bash bench/email/run.sh
+fi
