@@ -405,6 +405,22 @@ def test_the_readme_screenshots_show_the_demo(demo_server, browser):
         assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
         mobile.screenshot(path=str(SHOTS / "ticket-mobile.png"))
         phone.close()
+
+        # Lenka's mail came through the real email path: her photo shows inline, the
+        # tracking pixel is held back until asked, signature and quote are folded.
+        page.goto(f"{base}/agent/")
+        page.locator("#ticket-rows > li").filter(has_text="Lenka Horáková").locator(
+            ".row-link"
+        ).click()
+        page.wait_for_url(re.compile(r".*/agent/tickets/\d+/$"))
+        mail = page.locator("#timeline .msg-in").filter(has_text="CZ-7781")
+        expect(mail.locator("img[alt='rozbitý hrnek']")).to_be_visible()
+        assert mail.locator("img[src^='http']").count() == 0
+        expect(mail.get_by_role("button", name="Show images")).to_be_visible()
+        expect(mail.locator("details summary")).to_have_text("Show quoted text")
+        expect(mail.locator("details")).not_to_have_attribute("open", "")
+        page.set_viewport_size({"width": 1360, "height": 1180})  # the whole mail in view
+        page.screenshot(path=str(SHOTS / "email.png"))
     finally:
         context.close()
 
