@@ -1,0 +1,463 @@
+"""The chat widget's server side, shared by the socket (widget_consumer.py) and
+the HTTP fallback (widget_views.py): origins, rate limits, the one path a
+visitor's message is stored by, history, read receipts, typing and identify.
+
+docs/widget-protocol.md is the contract; the visitor token and the message
+object are in adapters/widget.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from agents.live import ticket_group
+from helpdesk.live import publish
+from tickets.delivery import record_delivery
+from tickets.merge import MergeError, link_identity, merge_customers
+from tickets.models import (
+    Channel,
+    Customer,
+    Delivery,
+    Direction,
+    Identity,
+    IdentityKind,
+    Inbox,
+    Message,
+    Ticket,
+)
+
+from .adapters.widget import (
+    MAX_BODY_CHARS,
+    agent_name,
+    parse_payload,
+    serialize_message,
+    sign_visitor,
+    visitor_groups,
+)
+from .base import Accepted, WebhookError
+from .pipeline import process_raw, store_raw
+
+FRAME_MAX_BYTES = 64 * 1024
+VISITOR_MESSAGES_PER_MINUTE = 20
+IP_MESSAGES_PER_MINUTE = 60
+IDENTIFY_PER_MINUTE = 10
+HISTORY_LIMIT = 100
+# A read receipt marks at most this many of the newest unread agent messages.
+READ_BATCH = 100
+DEFAULT_COLOR = "#2563eb"
+
+# Visitor-facing sentences, one per error code of the protocol.
+_ERRORS = {
+    "bad_frame": _("The chat could not understand this message."),
+    "malformed": _("The chat could not understand this message."),
+    "too_large": _("A message can be at most %(max)s characters long."),
+    "rate_limited": _("You are sending messages too quickly. Please wait a minute."),
+    "empty": _("The message is empty."),
+    "unavailable": _("The message could not be delivered right now. Please try again."),
+    "forbidden_origin": _("This chat cannot be used on this site."),
+    "unknown_inbox": _("This chat is not available."),
+    "bad_after": _("The chat could not understand this message."),
+}
+
+
+class RateLimitedError(WebhookError):
+    status = 429
+    code = "rate_limited"
+
+
+def error_detail(code: str, language: str) -> str:
+    """The sentence for an error code, in the chat's language."""
+    with translation.override(language):
+        return str(_ERRORS.get(code, _ERRORS["bad_frame"])) % {"max": MAX_BODY_CHARS}
+
+
+def find_widget_inbox(key: str) -> Inbox | None:
+    if not key or len(key) > 40:
+        return None
+    return Inbox.objects.filter(key=key, channel=Channel.WIDGET, is_active=True).first()
+
+
+def new_visitor() -> str:
+    return secrets.token_hex(12)
+
+
+# --- origins -----------------------------------------------------------------
+
+
+def normalize_origin(value: str | None) -> str | None:
+    """scheme://host[:port], lower case, without a default port; None if it is not one."""
+    if not value:
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None or port == (443 if parts.scheme == "https" else 80):
+        return f"{parts.scheme}://{host}"
+    return f"{parts.scheme}://{host}:{port}"
+
+
+def origin_allowed(inbox: Inbox, origin: str | None) -> bool:
+    """The inbox's configured sites, and always the helpdesk itself. No Origin, no entry."""
+    candidate = normalize_origin(origin)
+    if candidate is None:
+        return False
+    configured = inbox.config.get("allowed_origins") or []
+    allowed = {normalize_origin(item) for item in configured if isinstance(item, str)}
+    allowed.add(normalize_origin(settings.PUBLIC_BASE_URL))
+    return candidate in allowed
+
+
+# --- rate limits (Django's cache: locmem embedded, Redis in production) ----------
+
+
+def _admit(key: str, limit: int) -> bool:
+    # The window opens with the first hit and lasts a minute; incr keeps its expiry.
+    cache.add(key, 0, timeout=60)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=60)
+        count = 1
+    return count <= limit
+
+
+def admit_message(*, visitor: str, ip: str) -> bool:
+    """Count one message against the visitor's and the address's minute; False if over.
+
+    A visitor over their own limit does not use up the address's: others behind
+    the same address (an office, a mobile carrier) keep chatting.
+    """
+    if not _admit(f"widget.rate.visitor.{visitor}", VISITOR_MESSAGES_PER_MINUTE):
+        return False
+    return _admit(f"widget.rate.ip.{ip}", IP_MESSAGES_PER_MINUTE)
+
+
+def admit_identify(*, visitor: str) -> bool:
+    return _admit(f"widget.rate.identify.{visitor}", IDENTIFY_PER_MINUTE)
+
+
+# --- agents online -------------------------------------------------------------
+
+# Open agent sockets in this process, and a shared mark of the last time one opened
+# anywhere (several server processes). Approximate: an agent idle for longer than
+# the mark lasts, in another process, counts as away.
+_PRESENCE_KEY = "widget.agents_online"
+_PRESENCE_SECONDS = 15 * 60
+_open_agent_sockets = 0
+
+
+def agents_online() -> bool:
+    return _open_agent_sockets > 0 or bool(cache.get(_PRESENCE_KEY))
+
+
+class AgentPresenceMiddleware:
+    """ASGI middleware around the agent socket: counts the sockets it accepted."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> Any:
+        global _open_agent_sockets
+        accepted = False
+
+        async def counting_send(message: dict) -> None:
+            nonlocal accepted
+            global _open_agent_sockets
+            if message.get("type") == "websocket.accept" and not accepted:
+                accepted = True
+                _open_agent_sockets += 1
+                await cache.aset(_PRESENCE_KEY, True, timeout=_PRESENCE_SECONDS)
+            await send(message)
+
+        try:
+            return await self.app(scope, receive, counting_send)
+        finally:
+            if accepted:
+                _open_agent_sockets -= 1
+
+
+def _greeting(value: Any, language: str) -> str:
+    """The greeting in the inbox's language: config holds one text or one per language."""
+    if isinstance(value, dict):
+        value = value.get(language) or value.get("en") or next(iter(value.values()), "")
+    return str(value or "")[:500]
+
+
+def session_frame(inbox: Inbox, visitor: str) -> dict[str, Any]:
+    config = inbox.config or {}
+    return {
+        "type": "session",
+        "visitor_token": sign_visitor(inbox, visitor),
+        "inbox": {
+            "name": inbox.name,
+            "greeting": _greeting(config.get("greeting"), inbox.language),
+            "color": str(config.get("color") or DEFAULT_COLOR),
+            "language": inbox.language,
+        },
+        "agents_online": agents_online(),
+    }
+
+
+# --- messages --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Received:
+    message: Message | None
+    ticket_id: int | None
+    customer_id: int | None
+    duplicate: bool
+
+
+def receive_visitor_message(
+    *, inbox: Inbox, visitor: str, ip: str, raw: bytes, exclude_channel: str = ""
+) -> Received:
+    """Store a visitor's message once per client id, the same way for socket and HTTP.
+
+    Raises a WebhookError (malformed, too_large, empty, rate_limited) for a refused
+    one, with nothing stored; DatabaseError when the raw payload could not be committed.
+    The visitor's other tabs hear of a new message; `exclude_channel` (the sending
+    socket) gets an ack instead.
+    """
+    payload = parse_payload(raw)
+    if not admit_message(visitor=visitor, ip=ip):
+        raise RateLimitedError("more than the allowed messages a minute")
+    accepted = Accepted(
+        provider_key=f"{visitor}:{payload['client_id']}",
+        body=raw,
+        content_type="application/json",
+        meta={"visitor": visitor},
+    )
+    stored = store_raw(inbox=inbox, accepted=accepted)
+    result = process_raw(stored.raw.pk, raw=stored.raw)
+    if result is None:
+        return Received(message=None, ticket_id=None, customer_id=None, duplicate=stored.duplicate)
+    if not stored.duplicate:
+        event = {
+            "type": "widget.message",
+            "message": serialize_message(result.message),
+            "exclude": exclude_channel,
+        }
+        for group in visitor_groups(inbox, result.ticket.customer_id):
+            publish(group, event)
+    return Received(
+        message=result.message,
+        ticket_id=result.ticket.pk,
+        customer_id=result.ticket.customer_id,
+        duplicate=stored.duplicate or result.duplicate,
+    )
+
+
+def visitor_customer_id(visitor: str) -> int | None:
+    return (
+        Identity.objects.filter(kind=IdentityKind.WIDGET, value=visitor)
+        .values_list("customer_id", flat=True)
+        .first()
+    )
+
+
+def list_history(
+    *, inbox: Inbox, visitor: str, after: int = 0, limit: int = HISTORY_LIMIT
+) -> tuple[list[dict[str, Any]], bool]:
+    """The visitor's conversation in this chat after a message id, oldest first, and has_more."""
+    customer_id = visitor_customer_id(visitor)
+    if customer_id is None:
+        return [], False
+    rows = list(
+        Message.objects.filter(
+            ticket__customer_id=customer_id, inbox=inbox, is_note=False, id__gt=after
+        )
+        .select_related("author", "inbox")
+        .prefetch_related("attachments")
+        .order_by("id")[: limit + 1]
+    )
+    return [serialize_message(m) for m in rows[:limit]], len(rows) > limit
+
+
+def mark_read(*, inbox: Inbox, visitor: str, up_to: int) -> int:
+    """The visitor has seen the agent messages of their own conversation up to `up_to`."""
+    customer_id = visitor_customer_id(visitor)
+    if customer_id is None:
+        return 0
+    unread = (
+        Message.objects.filter(
+            ticket__customer_id=customer_id,
+            inbox=inbox,
+            direction=Direction.OUT,
+            is_note=False,
+            id__lte=up_to,
+            delivery_state__in=[
+                Delivery.PENDING,
+                Delivery.SENDING,
+                Delivery.UNKNOWN,
+                Delivery.SENT,
+                Delivery.DELIVERED,
+            ],
+        )
+        .order_by("-id")
+        .values_list("pk", flat=True)[:READ_BATCH]
+    )
+    return sum(record_delivery(message_id=pk, state=Delivery.READ) for pk in list(unread))
+
+
+# --- typing and reading, live only ------------------------------------------------
+
+
+def find_conversation(*, inbox: Inbox, visitor: str) -> tuple[int, int] | None:
+    """(ticket id, customer id) of the visitor's latest ticket in this chat."""
+    customer_id = visitor_customer_id(visitor)
+    if customer_id is None:
+        return None
+    ticket_id = (
+        Ticket.objects.filter(customer_id=customer_id, inbox=inbox, merged_into__isnull=True)
+        .order_by("-last_activity_at", "-id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return (ticket_id, customer_id) if ticket_id is not None else None
+
+
+def publish_visitor_typing(*, ticket_id: int, customer_id: int, state: bool) -> None:
+    """Tell the agents watching the ticket that the visitor is (not) typing."""
+    publish(
+        ticket_group(ticket_id),
+        {
+            "type": "ticket.notice",
+            "ticket": ticket_id,
+            "customer": customer_id,
+            "kind": "typing",
+            "state": state,
+        },
+    )
+
+
+def publish_agent_typing(ticket: Ticket, user: AbstractBaseUser, state: bool) -> None:
+    """Tell the ticket's chat visitor that an agent is (not) typing."""
+    inbox = ticket.inbox
+    if inbox.channel != Channel.WIDGET:
+        return
+    event = {"type": "widget.typing", "state": bool(state), "name": agent_name(user)}
+    for group in visitor_groups(inbox, ticket.customer_id):
+        publish(group, event)
+
+
+def publish_agent_read(ticket: Ticket, up_to: int) -> None:
+    """Tell the ticket's chat visitor that an agent has seen their messages up to `up_to`."""
+    inbox = ticket.inbox
+    if inbox.channel != Channel.WIDGET:
+        return
+    for group in visitor_groups(inbox, ticket.customer_id):
+        publish(group, {"type": "widget.read", "up_to": up_to})
+
+
+# --- identify ------------------------------------------------------------------
+
+
+def identity_signature(inbox: Inbox, email: str) -> str:
+    """hex(HMAC-SHA256(identity_secret, email)): what the customer's site computes."""
+    secret = str(inbox.secrets.get("identity_secret") or "")
+    return hmac.new(secret.encode(), email.encode(), hashlib.sha256).hexdigest()
+
+
+def signature_valid(inbox: Inbox, email: str, signature: str) -> bool:
+    if not signature or not inbox.secrets.get("identity_secret"):
+        return False
+    expected = identity_signature(inbox, email).encode()
+    return hmac.compare_digest(expected, signature.strip().lower().encode())
+
+
+def identify_visitor(
+    *, inbox: Inbox, visitor: str, email: str, name: str = "", signature: str = ""
+) -> str:
+    """Link the visitor to the customer with a site-verified email, or keep a claim.
+
+    With a valid signature the visitor's customer and the customer owning the
+    email become one (the email's owner wins). A visitor whose customer already
+    has another verified email (someone else signed in on the same browser) is
+    not merged: it continues as a new visitor of the email's customer. Returns
+    the visitor id to use from now on. Without a valid signature the email is
+    only stored as attributes["claimed_email"] and nothing is merged.
+    """
+    email = email.strip()
+    value = Identity.normalize(IdentityKind.EMAIL, email)
+    name = name.strip()[:200]
+    verified = signature_valid(inbox, email, signature)
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                if verified:
+                    return _link_verified_email(inbox, visitor, value, name)
+                _store_claim(inbox, visitor, value, name)
+                return visitor
+        except MergeError:
+            # A parallel identify or first message took a row first: read again.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _visitor_customer(inbox: Inbox, visitor: str, name: str) -> Customer:
+    customer_id = visitor_customer_id(visitor)
+    if customer_id is not None:
+        return Customer.objects.select_for_update().get(pk=customer_id)
+    now = timezone.now()
+    customer = Customer.objects.create(
+        name=name, locale=inbox.language, created_at=now, last_seen_at=now
+    )
+    link_identity(customer=customer, kind=IdentityKind.WIDGET, value=visitor)
+    return customer
+
+
+def _link_verified_email(inbox: Inbox, visitor: str, email: str, name: str) -> str:
+    owner = Identity.objects.filter(kind=IdentityKind.EMAIL, value=email).first()
+    current_id = visitor_customer_id(visitor)
+    if current_id is not None:
+        others = Identity.objects.filter(
+            customer_id=current_id, kind=IdentityKind.EMAIL, verified=True
+        ).exclude(value=email)
+        if others.exists():
+            visitor, current_id = new_visitor(), None
+    if owner is None:
+        customer = _visitor_customer(inbox, visitor, name)
+        link_identity(customer=customer, kind=IdentityKind.EMAIL, value=email, verified=True)
+    else:
+        customer = Customer.objects.get(pk=owner.customer_id).live()
+        if current_id is None:
+            link_identity(customer=customer, kind=IdentityKind.WIDGET, value=visitor)
+        elif current_id != customer.pk:
+            source = Customer.objects.get(pk=current_id)
+            customer = merge_customers(source=source, target=customer)
+        if not owner.verified:
+            Identity.objects.filter(pk=owner.pk).update(verified=True)
+    if name and not customer.name:
+        Customer.objects.filter(pk=customer.pk, name="").update(name=name)
+    return visitor
+
+
+def _store_claim(inbox: Inbox, visitor: str, email: str, name: str) -> None:
+    customer = _visitor_customer(inbox, visitor, name)
+    customer.attributes = {**customer.attributes, "claimed_email": email}
+    fields = ["attributes"]
+    if name and not customer.name:
+        customer.name = name
+        fields.append("name")
+    customer.save(update_fields=fields)
