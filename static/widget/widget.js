@@ -1,0 +1,1112 @@
+/* Helpdesk chat widget for customers' web sites. Plain JavaScript, no build step.
+
+   Served by channels_in/widget_script.py at /widget/<key>.js, which replaces
+   the settings placeholder below with the inbox's public settings. The
+   protocol (frames, visitor token, HTTP fallback) is docs/widget-protocol.md.
+
+   Everything lives in a shadow root on one host element, so the site's CSS
+   cannot reach in and ours cannot leak out. The only global is
+   window.__helpdeskWidget. Message text is only ever put in the page as text
+   nodes (and <a> elements for http(s) links), never as HTML. */
+(function () {
+  "use strict";
+
+  var S = /*@settings*/null;
+  if (!S || typeof window === "undefined" || window.__helpdeskWidget) return;
+  if (!document.documentElement.attachShadow) return;
+
+  var MAX_CHARS = 5000;
+  var POLL_MS = 3000;
+  var SESSION_TIMEOUT_MS = 10000;
+  var TYPING_EVERY_MS = 2000;
+  var KEEP_MESSAGES = 100;
+  var PREFIX = "helpdesk." + S.key + ".";
+
+  // --- Texts ----------------------------------------------------------------------------
+  var TEXTS = {
+    en: {
+      open: "Open chat",
+      unread: { one: "Open chat, 1 unread message", other: "Open chat, {n} unread messages" },
+      close: "Close chat",
+      dialog: "Chat with {name}",
+      greeting: "Hi! How can we help you today?",
+      online: "We’re online",
+      away: "We’ll reply as soon as we can",
+      connecting: "Connecting…",
+      unavailable: "The chat is not available right now",
+      conversation: "Conversation",
+      message: "Message",
+      placeholder: "Write a message…",
+      send: "Send",
+      attach: "Attach a photo or file",
+      camera: "Take a photo",
+      you: "You",
+      support: "Support",
+      sending: "Sending…",
+      sent: "Sent",
+      seen: "Seen",
+      typing: "{name} is typing…",
+      someoneTyping: "Someone is typing…",
+      announce: "New message from {name}: {text}",
+      prechatIntro: "Before we start, please tell us who you are.",
+      name: "Name",
+      email: "Email",
+      start: "Start chat",
+      privacy: "We use your details only to answer your questions.",
+      privacyLink: "Privacy policy",
+      attachment: "Attachment",
+      tooLong: "Too long: {n} / {max}",
+      too_large: "This message is too long (at most 5,000 characters).",
+      rate_limited: "You’re sending messages too fast. Please wait a moment and try again.",
+      failed: "The message could not be sent. Please try again.",
+      uploadsOff: "Sending files is not available yet."
+    },
+    pl: {
+      open: "Otwórz czat",
+      unread: {
+        one: "Otwórz czat, 1 nieprzeczytana wiadomość",
+        few: "Otwórz czat, {n} nieprzeczytane wiadomości",
+        other: "Otwórz czat, {n} nieprzeczytanych wiadomości"
+      },
+      close: "Zamknij czat",
+      dialog: "Czat – {name}",
+      greeting: "Dzień dobry! W czym możemy pomóc?",
+      online: "Jesteśmy dostępni",
+      away: "Odpowiemy najszybciej, jak to możliwe",
+      connecting: "Łączenie…",
+      unavailable: "Czat jest teraz niedostępny",
+      conversation: "Rozmowa",
+      message: "Wiadomość",
+      placeholder: "Napisz wiadomość…",
+      send: "Wyślij",
+      attach: "Dołącz zdjęcie lub plik",
+      camera: "Zrób zdjęcie",
+      you: "Ty",
+      support: "Obsługa klienta",
+      sending: "Wysyłanie…",
+      sent: "Wysłano",
+      seen: "Przeczytano",
+      typing: "{name} pisze…",
+      someoneTyping: "Ktoś pisze…",
+      announce: "Nowa wiadomość – {name}: {text}",
+      prechatIntro: "Zanim zaczniemy, przedstaw się, proszę.",
+      name: "Imię i nazwisko",
+      email: "E-mail",
+      start: "Rozpocznij czat",
+      privacy: "Twoje dane wykorzystamy wyłącznie do udzielenia odpowiedzi.",
+      privacyLink: "Polityka prywatności",
+      attachment: "Załącznik",
+      tooLong: "Za długa: {n} / {max}",
+      too_large: "Ta wiadomość jest za długa (maksymalnie 5000 znaków).",
+      rate_limited: "Wysyłasz wiadomości zbyt szybko. Poczekaj chwilę i spróbuj ponownie.",
+      failed: "Nie udało się wysłać wiadomości. Spróbuj ponownie.",
+      uploadsOff: "Wysyłanie plików nie jest jeszcze dostępne."
+    },
+    cs: {
+      open: "Otevřít chat",
+      unread: {
+        one: "Otevřít chat, 1 nepřečtená zpráva",
+        few: "Otevřít chat, {n} nepřečtené zprávy",
+        other: "Otevřít chat, {n} nepřečtených zpráv"
+      },
+      close: "Zavřít chat",
+      dialog: "Chat – {name}",
+      greeting: "Dobrý den! S čím vám můžeme pomoci?",
+      online: "Jsme online",
+      away: "Odpovíme, jakmile to bude možné",
+      connecting: "Připojování…",
+      unavailable: "Chat teď není k dispozici",
+      conversation: "Konverzace",
+      message: "Zpráva",
+      placeholder: "Napište zprávu…",
+      send: "Odeslat",
+      attach: "Přiložit fotku nebo soubor",
+      camera: "Vyfotit",
+      you: "Vy",
+      support: "Podpora",
+      sending: "Odesílání…",
+      sent: "Odesláno",
+      seen: "Přečteno",
+      typing: "{name} píše…",
+      someoneTyping: "Někdo píše…",
+      announce: "Nová zpráva – {name}: {text}",
+      prechatIntro: "Než začneme, představte se nám, prosím.",
+      name: "Jméno a příjmení",
+      email: "E-mail",
+      start: "Zahájit chat",
+      privacy: "Vaše údaje použijeme pouze k tomu, abychom vám odpověděli.",
+      privacyLink: "Zásady ochrany osobních údajů",
+      attachment: "Příloha",
+      tooLong: "Příliš dlouhá: {n} / {max}",
+      too_large: "Zpráva je příliš dlouhá (nejvýše 5 000 znaků).",
+      rate_limited: "Posíláte zprávy příliš rychle. Chvíli počkejte a zkuste to znovu.",
+      failed: "Zprávu se nepodařilo odeslat. Zkuste to znovu.",
+      uploadsOff: "Posílání souborů zatím není k dispozici."
+    }
+  };
+
+  // The visitor's browser language, else the page's <html lang>, else the inbox's.
+  function pickLanguage() {
+    var candidates = [navigator.language, document.documentElement.lang, S.language];
+    for (var i = 0; i < candidates.length; i++) {
+      var base = String(candidates[i] || "").toLowerCase().split(/[-_]/)[0];
+      if (TEXTS[base]) return base;
+    }
+    return "en";
+  }
+  var lang = pickLanguage();
+  // Dates in the visitor's own variant of the language (en-GB: 24-hour clock).
+  var dateLocale = String(navigator.language || "").toLowerCase().split(/[-_]/)[0] === lang ? navigator.language : lang;
+
+  function t(name, values) {
+    var text = TEXTS[lang][name] || TEXTS.en[name] || name;
+    if (typeof text === "object") {
+      var form = "other";
+      try { form = new Intl.PluralRules(lang).select(values.n); } catch (e) { /* old browser */ }
+      text = text[form] || text.other;
+    }
+    return text.replace(/\{(\w+)\}/g, function (all, key) {
+      return values && values[key] != null ? String(values[key]) : all;
+    });
+  }
+
+  function greetingText() {
+    var g = S.greeting;
+    if (typeof g === "string" && g) return g;
+    return (g && g[lang]) || t("greeting");
+  }
+
+  // --- Storage (private mode or a sandbox may refuse it: then memory only) ---------------
+  var memory = {};
+  function load(name, fallback, store) {
+    try {
+      var raw = (store || window.localStorage).getItem(PREFIX + name);
+      return raw == null ? fallback : JSON.parse(raw);
+    } catch (e) {
+      return name in memory ? memory[name] : fallback;
+    }
+  }
+  function save(name, value, store) {
+    memory[name] = value;
+    try { (store || window.localStorage).setItem(PREFIX + name, JSON.stringify(value)); } catch (e) { /* full or refused */ }
+  }
+  function session() {
+    try { return window.sessionStorage; } catch (e) { return null; }
+  }
+
+  var token = load("token", "");
+  var messages = asArray(load("messages", []));
+  var outbox = asArray(load("outbox", []));
+  var profile = load("profile", null);
+  var readMark = Number(load("read", 0)) || 0; // the last agent message the visitor has seen
+  var seenUpTo = Number(load("seen", 0)) || 0; // the last visitor message an agent has seen
+  var siteIdentity = null; // set by the site through __helpdeskWidget.identify()
+
+  function asArray(value) { return Array.isArray(value) ? value : []; }
+
+  function uuid() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    if (window.crypto && window.crypto.getRandomValues) window.crypto.getRandomValues(bytes);
+    else for (var i = 0; i < 16; i++) bytes[i] = Math.floor(Math.random() * 256);
+    bytes[6] = (bytes[6] & 15) | 64;
+    bytes[8] = (bytes[8] & 63) | 128;
+    var hex = Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+    return hex.slice(0, 8) + "-" + hex.slice(8, 12) + "-" + hex.slice(12, 16) + "-" + hex.slice(16, 20) + "-" + hex.slice(20);
+  }
+
+  function codePoints(text) { return Array.from(text).length; }
+
+  // --- Colours: the brand colour with a text colour that passes WCAG AA on it -------------
+  function luminance(hex) {
+    var rgb = [1, 3, 5].map(function (i) {
+      var c = parseInt(hex.slice(i, i + 2), 16) / 255;
+      return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2];
+  }
+  function contrast(a, b) {
+    var la = luminance(a), lb = luminance(b);
+    return (Math.max(la, lb) + 0.05) / (Math.min(la, lb) + 0.05);
+  }
+  function setBrand(color) {
+    if (!/^#[0-9a-fA-F]{6}$/.test(color || "")) color = "#2f54d6";
+    var ink = "#111827";
+    var on = contrast(color, "#ffffff") >= contrast(color, ink) ? "#ffffff" : ink;
+    // A focus ring on white needs 3:1 at least; a pale brand colour gets ink.
+    var ring = contrast(color, "#ffffff") >= 3 ? color : "#1b2230";
+    // Through the CSSOM, not a style attribute: a strict CSP allows this.
+    wrap.style.setProperty("--brand", color);
+    wrap.style.setProperty("--on-brand", on);
+    wrap.style.setProperty("--ring", ring);
+  }
+
+  // --- Styles (inside the shadow root only) ----------------------------------------------
+  var CSS = [
+    ":host{all:initial!important;display:block!important;position:static!important;visibility:visible!important;opacity:1!important}",
+    ".hw{--font:system-ui,-apple-system,\"Segoe UI\",Roboto,\"Helvetica Neue\",\"Noto Sans\",Arial,sans-serif,\"Apple Color Emoji\",\"Segoe UI Emoji\",\"Noto Color Emoji\";--text:#1b2230;--text-2:#3d4656;--muted:#5d6676;--border:#e2e5ea;--surface-2:#f5f6f8;--agent-bubble:#eef0f4;--danger:#b42318;--danger-soft:#fdecea;",
+    "font:15px/1.45 var(--font);color:var(--text);-webkit-font-smoothing:antialiased;text-align:left;direction:ltr}",
+    ".hw *,.hw *::before,.hw *::after{box-sizing:border-box}",
+    ".hw [hidden]{display:none!important}",
+    ".hw :focus{outline:none}",
+    ".hw :focus-visible{outline:3px solid var(--ring);outline-offset:2px}",
+    ".sr{position:absolute!important;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}",
+    "button,input,textarea{font:inherit;color:inherit;margin:0}",
+    "button{cursor:pointer;-webkit-tap-highlight-color:transparent}",
+    "svg{display:block;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}",
+    // Launcher
+    ".launcher{position:fixed;right:calc(20px + env(safe-area-inset-right,0px));bottom:calc(20px + env(safe-area-inset-bottom,0px));z-index:2147483000;width:56px;height:56px;border:0;border-radius:50%;padding:0;display:flex;align-items:center;justify-content:center;background:var(--brand);color:var(--on-brand);box-shadow:0 6px 20px rgba(16,24,40,.24),0 2px 4px rgba(16,24,40,.12);transition:transform .15s ease}",
+    ".launcher:hover{transform:scale(1.05)}",
+    ".launcher svg{width:26px;height:26px}",
+    ".badge{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;background:var(--danger);color:#fff;border:2px solid #fff;font:700 12px/18px var(--font);text-align:center}",
+    // Panel
+    ".panel{position:fixed;right:calc(20px + env(safe-area-inset-right,0px));bottom:calc(92px + env(safe-area-inset-bottom,0px));z-index:2147483001;width:370px;height:560px;max-height:calc(100vh - 112px);max-width:calc(100vw - 40px);display:flex;flex-direction:column;overflow:hidden;background:#fff;border-radius:14px;box-shadow:0 12px 32px rgba(16,24,40,.18),0 2px 6px rgba(16,24,40,.08);border:1px solid rgba(16,24,40,.06)}",
+    ".head{display:flex;align-items:center;gap:12px;padding:14px 12px 14px 16px;background:var(--brand);color:var(--on-brand);flex:none}",
+    ".head :focus-visible{outline-color:var(--on-brand)}",
+    ".head-avatar{width:36px;height:36px;border-radius:50%;flex:none;display:flex;align-items:center;justify-content:center;font:700 14px/1 var(--font);background:rgba(255,255,255,.2);color:inherit}",
+    ".head-text{flex:1;min-width:0}",
+    ".title{margin:0;font:600 16px/1.3 var(--font);color:inherit;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}",
+    ".status{margin:2px 0 0;font:13px/1.3 var(--font);color:inherit;opacity:.92;display:flex;align-items:center;gap:6px}",
+    ".dot{width:8px;height:8px;border-radius:50%;background:#9aa3b2;flex:none}.dot.on{background:#22c55e;box-shadow:0 0 0 2px rgba(255,255,255,.6)}",
+    ".icon-btn{width:40px;height:40px;flex:none;border:0;border-radius:10px;background:transparent;color:inherit;display:flex;align-items:center;justify-content:center;padding:0}",
+    ".icon-btn:hover{background:rgba(127,127,127,.16)}",
+    ".icon-btn svg{width:22px;height:22px}",
+    ".body{flex:1;min-height:0;overflow-y:auto;overscroll-behavior:contain;padding:16px 14px 8px;background:#fff}",
+    ".log{list-style:none;margin:0;padding:0;display:flex;flex-direction:column;gap:2px}",
+    ".row{display:flex;align-items:flex-end;gap:8px;max-width:100%}",
+    ".row.first{margin-top:10px}.row:first-child{margin-top:0}",
+    ".row.visitor{justify-content:flex-end}",
+    ".avatar{width:28px;height:28px;border-radius:50%;flex:none;display:flex;align-items:center;justify-content:center;font:700 11px/1 var(--font);background:#e4e8f0;color:var(--text-2);margin-bottom:20px}",
+    ".avatar.blank{visibility:hidden}",
+    ".stack{display:flex;flex-direction:column;min-width:0;max-width:80%}",
+    ".visitor .stack{align-items:flex-end}",
+    ".who{font:600 12px/1.3 var(--font);color:var(--muted);margin:0 0 3px 2px}",
+    ".bubble{padding:9px 13px;border-radius:16px;white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word;font-size:15px;line-height:1.45}",
+    ".agent .bubble{background:var(--agent-bubble);color:var(--text);border-bottom-left-radius:5px}",
+    ".visitor .bubble{background:var(--brand);color:var(--on-brand);border-bottom-right-radius:5px}",
+    ".pending .bubble{opacity:.72}",
+    ".bubble a{color:inherit;text-decoration:underline;text-underline-offset:2px}",
+    ".agent .bubble a{color:#22409f}",
+    ".bubble a:focus-visible{outline-color:currentColor}",
+    ".files{display:flex;flex-direction:column;gap:6px;margin-top:6px}",
+    ".files img{display:block;max-width:100%;max-height:200px;border-radius:10px}",
+    ".meta{font:12px/1.3 var(--font);color:var(--muted);margin:3px 4px 4px;min-height:16px}",
+    ".typing{display:flex;align-items:center;gap:8px;padding:4px 14px 6px;font:13px/1.3 var(--font);color:var(--muted);flex:none;background:#fff}",
+    ".dots{display:inline-flex;gap:3px}.dots i{width:6px;height:6px;border-radius:50%;background:#9aa3b2;animation:hw-blink 1.2s infinite ease-in-out}",
+    ".dots i:nth-child(2){animation-delay:.15s}.dots i:nth-child(3){animation-delay:.3s}",
+    "@keyframes hw-blink{0%,80%,100%{opacity:.3}40%{opacity:1}}",
+    ".notice{margin:0 12px 8px;padding:8px 12px;border-radius:8px;background:var(--danger-soft);color:var(--danger);font:13px/1.4 var(--font);flex:none}",
+    // Pre-chat form
+    ".prechat{padding:14px 16px 16px;border-top:1px solid var(--border);display:flex;flex-direction:column;gap:10px;flex:none;background:#fff}",
+    ".prechat p{margin:0;font-size:14px;color:var(--text-2)}",
+    ".field{display:flex;flex-direction:column;gap:4px}",
+    ".field label{font:600 13px/1.3 var(--font);color:var(--text-2)}",
+    ".field input{width:100%;height:40px;padding:8px 11px;border:1px solid #cdd2da;border-radius:8px;background:#fff;font-size:15px}",
+    ".hw .field input:focus-visible{outline:2px solid var(--ring);outline-offset:0;border-color:var(--ring)}",
+    ".privacy{font:12px/1.4 var(--font)!important;color:var(--muted)!important}",
+    ".privacy a{color:#22409f}",
+    ".primary{height:42px;border:0;border-radius:10px;background:var(--brand);color:var(--on-brand);font-weight:600;font-size:15px}",
+    ".primary:hover{filter:brightness(.95)}",
+    // Composer
+    ".composer{border-top:1px solid var(--border);padding:10px 12px 12px;flex:none;background:#fff}",
+    ".compose-row{display:flex;align-items:flex-end;gap:6px}",
+    ".compose-row .icon-btn{color:var(--muted);width:40px;height:40px}",
+    ".compose-row .icon-btn:hover{color:var(--text);background:var(--surface-2)}",
+    "textarea{flex:1;min-width:0;resize:none;height:40px;max-height:128px;padding:9px 12px;border:1px solid #cdd2da;border-radius:10px;background:#fff;font-size:15px;line-height:20px;overflow-y:auto}",
+    "textarea::placeholder{color:var(--muted);opacity:1}",
+    ".hw textarea:focus-visible{outline:2px solid var(--ring);outline-offset:0;border-color:var(--ring)}",
+    ".send{width:40px;height:40px;flex:none;border:0;border-radius:10px;padding:0;display:flex;align-items:center;justify-content:center;background:var(--brand);color:var(--on-brand)}",
+    ".send svg{width:20px;height:20px}",
+    ".send:disabled{background:#e4e8f0;color:#5d6676;cursor:default}",
+    ".count{font:12px/1.3 var(--font);color:var(--muted);text-align:right;margin:4px 2px 0}",
+    ".count.over{color:var(--danger);font-weight:600}",
+    // Phones: a full-screen sheet
+    "@media (max-width:480px){",
+    ".panel{inset:0;right:0;bottom:0;width:100%;height:100%;max-width:none;max-height:none;border-radius:0;border:0}",
+    ".head{padding-top:calc(12px + env(safe-area-inset-top,0px));padding-left:calc(16px + env(safe-area-inset-left,0px));padding-right:calc(10px + env(safe-area-inset-right,0px))}",
+    ".composer,.prechat{padding-bottom:calc(12px + env(safe-area-inset-bottom,0px));padding-left:calc(12px + env(safe-area-inset-left,0px));padding-right:calc(12px + env(safe-area-inset-right,0px))}",
+    ".launcher{right:calc(16px + env(safe-area-inset-right,0px));bottom:calc(16px + env(safe-area-inset-bottom,0px))}",
+    ".hw.is-open .launcher{display:none}",
+    "textarea,.field input{font-size:16px}", // iOS zooms into smaller inputs
+    "}",
+    "@media (prefers-reduced-motion:reduce){.launcher{transition:none}.dots i{animation:none;opacity:.7}}"
+  ].join("\n");
+
+  var ICONS = {
+    chat: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M21 12a8 8 0 0 1-11.6 7.1L4 20.5l1.4-4.9A8 8 0 1 1 21 12z"/></svg>',
+    close: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6L6 18"/></svg>',
+    send: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 12l16-8-6 16-2.5-6.5z"/><path d="M11.5 13.5L20 4"/></svg>',
+    clip: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M20 11.5l-8.1 8.1a5 5 0 0 1-7.1-7.1l8.5-8.5a3.3 3.3 0 0 1 4.7 4.7l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4l7.8-7.8"/></svg>',
+    camera: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 8h3l2-3h6l2 3h3v11H4z"/><circle cx="12" cy="13" r="3.5"/></svg>'
+  };
+
+  // --- DOM --------------------------------------------------------------------------------
+  // h("div", {class: "x", text: "y", onclick: f}, [children]): attributes and text only.
+  function h(tag, attrs, children) {
+    var el = document.createElement(tag);
+    for (var name in attrs || {}) {
+      var value = attrs[name];
+      if (value == null || value === false) continue;
+      if (name === "text") el.textContent = value;
+      else if (name.slice(0, 2) === "on") el.addEventListener(name.slice(2), value);
+      else el.setAttribute(name, value === true ? "" : value);
+    }
+    (children || []).forEach(function (child) {
+      if (child != null) el.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return el;
+  }
+  function icon(name) {
+    var span = h("span", { "aria-hidden": "true" });
+    span.innerHTML = ICONS[name]; // our own constant markup, never message text
+    return span.firstChild;
+  }
+
+  var host, root, wrap, launcher, badge, panel, title, statusLine, statusDot, body, log, typingRow, typingText;
+  var notice, prechat, composer, textarea, sendButton, counter, live, fileInput, cameraInput;
+  var isOpen = false;
+
+  function build() {
+    host = h("div", { "data-helpdesk-widget": S.key });
+    root = host.attachShadow({ mode: "open" });
+    // A constructed sheet passes a site's strict style-src CSP; <style> is the fallback.
+    try {
+      var sheet = new CSSStyleSheet();
+      sheet.replaceSync(CSS);
+      root.adoptedStyleSheets = [sheet];
+    } catch (e) {
+      root.appendChild(h("style", { text: CSS }));
+    }
+    wrap = h("div", { class: "hw", lang: lang });
+    setBrand(S.color);
+
+    live = h("div", { class: "sr", "aria-live": "polite", role: "status" });
+
+    title = h("h2", { class: "title", id: "hw-title", text: S.name });
+    statusDot = h("span", { class: "dot", "aria-hidden": "true" });
+    statusLine = h("span", { text: t("connecting") });
+    var closeButton = h("button", { type: "button", class: "icon-btn close", "aria-label": t("close"), onclick: function () { close(); } }, [icon("close")]);
+    var header = h("header", { class: "head" }, [
+      h("span", { class: "head-avatar", "aria-hidden": "true", text: initials(S.name) }),
+      h("div", { class: "head-text" }, [title, h("p", { class: "status" }, [statusDot, statusLine])]),
+      closeButton
+    ]);
+
+    log = h("ol", { class: "log", "aria-label": t("conversation") });
+    body = h("div", { class: "body" }, [log]);
+    typingText = h("span");
+    typingRow = h("div", { class: "typing", hidden: true }, [
+      h("span", { class: "dots", "aria-hidden": "true" }, [h("i"), h("i"), h("i")]), typingText
+    ]);
+    notice = h("div", { class: "notice", role: "alert", hidden: true });
+
+    prechat = buildPrechat();
+    composer = buildComposer();
+
+    panel = h("section", {
+      class: "panel", id: "hw-panel", role: "dialog", "aria-label": t("dialog", { name: S.name }),
+      tabindex: "-1", hidden: true
+    }, [header, body, typingRow, notice, prechat, composer]);
+    panel.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") { event.stopPropagation(); close(); }
+    });
+
+    badge = h("span", { class: "badge", "aria-hidden": "true", hidden: true });
+    launcher = h("button", {
+      type: "button", class: "launcher", "aria-controls": "hw-panel", "aria-expanded": "false",
+      "aria-label": t("open"), onclick: function () { if (isOpen) close(); else open(); }
+    }, [icon("chat"), badge]);
+
+    wrap.appendChild(live);
+    wrap.appendChild(panel);
+    wrap.appendChild(launcher);
+    root.appendChild(wrap);
+    document.body.appendChild(host);
+  }
+
+  function buildPrechat() {
+    var nameInput = h("input", { id: "hw-name", name: "name", autocomplete: "name", required: true, maxlength: "200" });
+    var emailInput = h("input", { id: "hw-email", name: "email", type: "email", autocomplete: "email", required: true, maxlength: "254" });
+    var privacy = h("p", { class: "privacy" }, [t("privacy")]);
+    if (isHttpUrl(S.privacy_url)) {
+      privacy.appendChild(document.createTextNode(" "));
+      privacy.appendChild(h("a", { href: S.privacy_url, target: "_blank", rel: "noopener noreferrer", text: t("privacyLink") }));
+    }
+    return h("form", {
+      class: "prechat", hidden: true,
+      onsubmit: function (event) {
+        event.preventDefault();
+        var name = nameInput.value.trim();
+        var email = emailInput.value.trim();
+        if (!name || !emailInput.checkValidity()) return;
+        profile = { name: name.slice(0, 200), email: email, sent: false };
+        save("profile", profile);
+        sendIdentity();
+        render();
+        textarea.focus();
+      }
+    }, [
+      h("p", { text: t("prechatIntro") }),
+      h("div", { class: "field" }, [h("label", { for: "hw-name", text: t("name") }), nameInput]),
+      h("div", { class: "field" }, [h("label", { for: "hw-email", text: t("email") }), emailInput]),
+      privacy,
+      h("button", { type: "submit", class: "primary", text: t("start") })
+    ]);
+  }
+
+  function buildComposer() {
+    textarea = h("textarea", { id: "hw-text", rows: "1", "aria-label": t("message"), placeholder: t("placeholder"), enterkeyhint: "send" });
+    sendButton = h("button", { type: "submit", class: "send", "aria-label": t("send"), disabled: true }, [icon("send")]);
+    counter = h("p", { class: "count", hidden: true, "aria-live": "polite" });
+    // Uploads wait for a server endpoint: the buttons show only when settings say so.
+    fileInput = h("input", { type: "file", accept: "image/*,application/pdf", hidden: true, tabindex: "-1", onchange: pickedFiles });
+    cameraInput = h("input", { type: "file", accept: "image/*", capture: "environment", hidden: true, tabindex: "-1", onchange: pickedFiles });
+    var attach = h("button", { type: "button", class: "icon-btn attach", "aria-label": t("attach"), title: t("attach"), hidden: !S.uploads, onclick: function () { fileInput.click(); } }, [icon("clip")]);
+    var camera = h("button", { type: "button", class: "icon-btn camera", "aria-label": t("camera"), title: t("camera"), hidden: !(S.uploads && isTouch()), onclick: function () { cameraInput.click(); } }, [icon("camera")]);
+
+    textarea.addEventListener("input", function () { grow(); updateCounter(); typed(); });
+    textarea.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        submit();
+      }
+    });
+    return h("form", { class: "composer", onsubmit: function (event) { event.preventDefault(); submit(); } }, [
+      h("div", { class: "compose-row" }, [attach, camera, fileInput, cameraInput, textarea, sendButton]),
+      counter
+    ]);
+  }
+
+  function isTouch() {
+    return !!(window.matchMedia && window.matchMedia("(pointer: coarse)").matches);
+  }
+  function isHttpUrl(value) {
+    try { var u = new URL(value); return u.protocol === "http:" || u.protocol === "https:"; } catch (e) { return false; }
+  }
+  function initials(name) {
+    var words = String(name || "").trim().split(/\s+/).filter(Boolean);
+    var letters = words.slice(0, 2).map(function (w) { return Array.from(w)[0]; }).join("");
+    return (letters || "?").toUpperCase();
+  }
+
+  function grow() {
+    textarea.style.height = "auto";
+    textarea.style.height = Math.min(textarea.scrollHeight + 2, 128) + "px";
+  }
+
+  function updateCounter() {
+    var n = codePoints(textarea.value);
+    var over = n > MAX_CHARS;
+    counter.hidden = n < MAX_CHARS - 500;
+    counter.className = over ? "count over" : "count";
+    counter.textContent = over ? t("tooLong", { n: n, max: MAX_CHARS }) : n + " / " + MAX_CHARS;
+    sendButton.disabled = over || !textarea.value.trim();
+  }
+
+  // --- Links: text nodes, and <a> only for http(s) URLs ----------------------------------
+  var URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+  function linkify(text, parent) {
+    var last = 0, match;
+    URL_RE.lastIndex = 0;
+    while ((match = URL_RE.exec(text))) {
+      var url = match[0];
+      // A sentence's full stop or closing bracket is not part of the link.
+      while (/[.,;:!?'"\]}]$/.test(url) || (/\)$/.test(url) && count(url, "(") < count(url, ")"))) url = url.slice(0, -1);
+      if (!isHttpUrl(url)) continue;
+      if (match.index > last) parent.appendChild(document.createTextNode(text.slice(last, match.index)));
+      parent.appendChild(h("a", { href: url, target: "_blank", rel: "noopener noreferrer nofollow", text: url }));
+      last = match.index + url.length;
+      URL_RE.lastIndex = last;
+    }
+    if (last < text.length) parent.appendChild(document.createTextNode(text.slice(last)));
+  }
+  function count(text, ch) { return text.split(ch).length - 1; }
+
+  function formatTime(iso) {
+    var date = new Date(iso);
+    if (isNaN(date.getTime())) return "";
+    var today = date.toDateString() === new Date().toDateString();
+    var options = today ? { hour: "2-digit", minute: "2-digit" } : { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
+    try { return new Intl.DateTimeFormat(dateLocale, options).format(date); } catch (e) { return date.toLocaleString(); }
+  }
+
+  // --- Rendering ---------------------------------------------------------------------------
+  function render() {
+    var nearBottom = body.scrollHeight - body.scrollTop - body.clientHeight < 80;
+    log.textContent = "";
+    log.appendChild(renderRow({ author: "agent", name: S.name, body: greetingText(), greeting: true }, true, ""));
+    var lastVisitor = null;
+    messages.forEach(function (m) { if (m.author === "visitor") lastVisitor = m; });
+    var previous = null;
+    messages.forEach(function (m) {
+      var first = !previous || previous.author !== m.author || previous.name !== m.name || previous.greeting;
+      var state = "";
+      if (m.author === "visitor") {
+        if (!m.id) state = m.stored ? t("sent") : t("sending");
+        else if (m === lastVisitor) state = m.id <= seenUpTo ? t("seen") : t("sent");
+      }
+      log.appendChild(renderRow(m, first, state));
+      previous = m;
+    });
+    var showPrechat = !!S.prechat && !profile && !messages.length && !outbox.length;
+    prechat.hidden = !showPrechat;
+    composer.hidden = showPrechat;
+    if (nearBottom || !isOpen) body.scrollTop = body.scrollHeight;
+    updateLauncher();
+    if (isOpen) markRead();
+  }
+
+  function renderRow(m, first, state) {
+    var agent = m.author !== "visitor";
+    var name = agent ? m.name || t("support") : t("you");
+    var bubble = h("div", { class: "bubble" });
+    linkify(String(m.body || ""), bubble);
+    var files = (m.attachments || []).filter(function (a) { return a && isHttpUrl(a.url); });
+    if (files.length) {
+      var list = h("div", { class: "files" });
+      files.forEach(function (a) {
+        var link = h("a", { href: a.url, target: "_blank", rel: "noopener noreferrer nofollow" });
+        if (/^image\//.test(a.content_type || "")) link.appendChild(h("img", { src: a.url, alt: a.name || t("attachment"), loading: "lazy" }));
+        else link.textContent = a.name || t("attachment");
+        list.appendChild(link);
+      });
+      bubble.appendChild(list);
+    }
+    var stack = h("div", { class: "stack" }, [
+      agent && first ? h("div", { class: "who", text: name }) : h("span", { class: "sr", text: name + ":" }),
+      bubble,
+      h("div", { class: "meta" }, [
+        m.created_at ? h("time", { datetime: m.created_at, text: formatTime(m.created_at) }) : null,
+        m.created_at && state ? " · " : null,
+        state ? h("span", { class: "state", text: state }) : null
+      ])
+    ]);
+    var cls = "row " + (agent ? "agent" : "visitor") + (first ? " first" : "") + (m.id || agent ? "" : " pending");
+    var children = agent ? [h("span", { class: "avatar" + (first ? "" : " blank"), "aria-hidden": "true", text: initials(name) }), stack] : [stack];
+    var row = h("li", { class: cls }, children);
+    if (m.id) row.setAttribute("data-id", m.id);
+    if (m.client_id) row.setAttribute("data-client-id", m.client_id);
+    return row;
+  }
+
+  function unreadCount() {
+    return messages.filter(function (m) { return m.author === "agent" && m.id > readMark; }).length;
+  }
+
+  function updateLauncher() {
+    var n = isOpen ? 0 : unreadCount();
+    badge.hidden = !n;
+    badge.textContent = n > 9 ? "9+" : String(n);
+    launcher.setAttribute("aria-expanded", String(isOpen));
+    launcher.setAttribute("aria-label", isOpen ? t("close") : n ? t("unread", { n: n }) : t("open"));
+    launcher.replaceChild(icon(isOpen ? "close" : "chat"), launcher.firstChild);
+    wrap.classList.toggle("is-open", isOpen);
+  }
+
+  function setStatus() {
+    var connected = transport === "socket" || transport === "http";
+    statusDot.className = "dot" + (connected && agentsOnline ? " on" : "");
+    statusLine.textContent = transport === "refused" ? t("unavailable")
+      : !connected && (token || isOpen) ? t("connecting") : agentsOnline ? t("online") : t("away");
+  }
+
+  var noticeTimer = null;
+  function showNotice(text) {
+    notice.textContent = text;
+    notice.hidden = false;
+    clearTimeout(noticeTimer);
+    noticeTimer = setTimeout(function () { notice.hidden = true; }, 8000);
+  }
+
+  var typingTimer = null;
+  function showTyping(state, name) {
+    clearTimeout(typingTimer);
+    typingRow.hidden = !state;
+    typingText.textContent = name ? t("typing", { name: name }) : t("someoneTyping");
+    // A lost "stopped typing" frame must not leave the indicator on for ever.
+    if (state) typingTimer = setTimeout(function () { typingRow.hidden = true; }, 10000);
+  }
+
+  function announce(m) {
+    live.textContent = t("announce", { name: m.name || t("support"), text: String(m.body || "").slice(0, 300) });
+  }
+
+  // --- Open and close ---------------------------------------------------------------------
+  function open() {
+    if (isOpen) return;
+    isOpen = true;
+    panel.hidden = false;
+    var store = session();
+    if (store) save("open", true, store);
+    render();
+    body.scrollTop = body.scrollHeight;
+    connect();
+    setStatus();
+    // Into the panel: the first field, or on a phone the panel itself (no keyboard pop-up).
+    var target = !prechat.hidden ? prechat.querySelector("input") : isTouch() ? panel : textarea;
+    target.focus();
+  }
+
+  function close() {
+    if (!isOpen) return;
+    isOpen = false;
+    panel.hidden = true;
+    var store = session();
+    if (store) save("open", false, store);
+    updateLauncher();
+    launcher.focus();
+  }
+
+  function markRead() {
+    if (document.visibilityState === "hidden") return;
+    var top = 0;
+    messages.forEach(function (m) { if (m.author === "agent" && m.id > top) top = m.id; });
+    if (top > readMark) {
+      readMark = top;
+      save("read", readMark);
+      updateLauncher();
+    }
+    if (top > readSent && sendFrame({ type: "read", up_to: top })) readSent = top;
+  }
+  var readSent = 0;
+
+  // --- Messages and the outbox -------------------------------------------------------------
+  function lastId() {
+    var top = 0;
+    messages.forEach(function (m) { if (m.id > top) top = m.id; });
+    return top;
+  }
+
+  function sortMessages() {
+    // Stored ones by id, then the ones still on their way, in the order written.
+    messages.sort(function (a, b) { return (a.id || Infinity) - (b.id || Infinity); });
+  }
+
+  function persist() {
+    save("messages", messages.filter(function (m) { return m.id; }).slice(-KEEP_MESSAGES));
+    save("outbox", outbox);
+  }
+
+  // A message from the server (frame, history or poll). Returns true when it is new.
+  function upsert(raw) {
+    if (!raw || typeof raw.id !== "number") return false;
+    var m = {
+      id: raw.id, body: String(raw.body || ""), author: raw.author === "visitor" ? "visitor" : "agent",
+      name: String(raw.name || ""), created_at: raw.created_at || "", client_id: raw.client_id || undefined,
+      attachments: Array.isArray(raw.attachments) ? raw.attachments : []
+    };
+    for (var i = 0; i < messages.length; i++) {
+      if (messages[i].id === m.id) { messages[i] = m; return false; }
+    }
+    if (m.author === "visitor") {
+      for (var j = 0; j < messages.length; j++) {
+        var mine = messages[j];
+        // The HTTP history has no client ids: a stored one that was never acked matches by text.
+        if (!mine.id && (m.client_id ? mine.client_id === m.client_id : mine.stored && mine.body === m.body)) {
+          messages[j] = m;
+          dropFromOutbox(mine.client_id);
+          return false;
+        }
+      }
+    }
+    messages.push(m);
+    return true;
+  }
+
+  // The first sync of a visitor without a cache brings old messages: no announcing those.
+  var synced = messages.length > 0;
+  function receive(list) {
+    var fresh = [];
+    list.forEach(function (raw) { if (upsert(raw)) fresh.push(raw); });
+    sortMessages();
+    persist();
+    render();
+    fresh.forEach(function (m) {
+      if (m.author !== "visitor") {
+        if (synced) announce(m);
+        showTyping(false);
+      }
+    });
+    synced = true;
+  }
+
+  function acknowledge(clientId, id) {
+    var pending = null;
+    messages.forEach(function (m) { if (!m.id && m.client_id === clientId) pending = m; });
+    dropFromOutbox(clientId);
+    if (pending && typeof id === "number") {
+      var known = messages.some(function (m) { return m.id === id; });
+      if (known) messages.splice(messages.indexOf(pending), 1);
+      else pending.id = id;
+    } else if (pending) {
+      pending.stored = true; // stored, its id comes with the next history
+    }
+    sortMessages();
+    persist();
+    render();
+  }
+
+  function dropFromOutbox(clientId) {
+    outbox = outbox.filter(function (item) { return item.client_id !== clientId; });
+  }
+
+  // A refused message goes back into the composer with a note; it is not lost.
+  function refuse(clientId, code, detail) {
+    var item = null;
+    outbox.forEach(function (o) { if (o.client_id === clientId) item = o; });
+    if (code === "unavailable") {
+      setTimeout(flush, 5000);
+      return;
+    }
+    if (item) {
+      dropFromOutbox(clientId);
+      messages = messages.filter(function (m) { return m.id || m.client_id !== clientId; });
+      persist();
+      render();
+      if (code !== "empty") {
+        textarea.value = item.body + (textarea.value ? "\n" + textarea.value : "");
+        grow();
+        updateCounter();
+      }
+    }
+    if (code === "too_large" || code === "rate_limited") showNotice(t(code));
+    else if (code !== "empty" && item) showNotice(detail || t("failed"));
+  }
+
+  function submit() {
+    var text = textarea.value;
+    if (!text.trim()) return;
+    if (codePoints(text) > MAX_CHARS) {
+      showNotice(t("too_large"));
+      return;
+    }
+    var item = { client_id: uuid(), body: text.trim(), created_at: new Date().toISOString() };
+    if (profile && profile.name) item.name = profile.name;
+    outbox.push(item);
+    messages.push({ client_id: item.client_id, body: item.body, author: "visitor", name: "", created_at: item.created_at, attachments: [] });
+    textarea.value = "";
+    grow();
+    updateCounter();
+    notice.hidden = true;
+    persist();
+    body.scrollTop = body.scrollHeight;
+    render();
+    body.scrollTop = body.scrollHeight;
+    stopTyping();
+    connect();
+    flush();
+  }
+
+  // Upload hook. The server has no upload endpoint yet, so S.uploads is off and
+  // these buttons are hidden. When it lands, give the settings an `upload_url`
+  // (widget_script.public_settings) and post the file there, like a message.
+  function sendAttachment(file) {
+    if (!S.upload_url) {
+      showNotice(t("uploadsOff"));
+      return Promise.resolve(false);
+    }
+    var form = new FormData();
+    form.append("file", file);
+    form.append("client_id", uuid());
+    return fetch(S.upload_url, { method: "POST", body: form, headers: token ? { "X-Visitor-Token": token } : {}, credentials: "omit" })
+      .then(function (response) { if (!response.ok) showNotice(t("failed")); return response.ok; })
+      .catch(function () { showNotice(t("failed")); return false; });
+  }
+  function pickedFiles(event) {
+    Array.prototype.forEach.call(event.target.files || [], function (file) { api.sendAttachment(file); });
+    event.target.value = "";
+  }
+
+  // --- Transport: websocket first, plain HTTP when it cannot connect -------------------------
+  var transport = "none"; // "none" | "connecting" | "socket" | "http" | "refused"
+  var socket = null, socketFailures = 0, reconnectTimer = null, started = false;
+  var pollTimer = null, flushing = false, agentsOnline = false;
+  var typingSent = 0, typingStopTimer = null;
+
+  function setTransport(value) {
+    transport = value;
+    if (wrap) {
+      wrap.setAttribute("data-transport", value);
+      setStatus();
+    }
+  }
+
+  function connect() {
+    started = true;
+    if (socket || reconnectTimer || transport === "refused") return;
+    if (!("WebSocket" in window)) { startPolling(); return; }
+    if (transport === "none") setTransport("connecting");
+    var ready = false;
+    var sock;
+    try {
+      sock = new WebSocket(S.socket_url + (token ? "?token=" + encodeURIComponent(token) : ""));
+    } catch (e) {
+      socketFailed();
+      return;
+    }
+    socket = sock;
+    // A proxy may accept the socket and never pass a frame: no session in time is a failure.
+    var sessionTimer = null;
+    sock.onopen = function () {
+      sessionTimer = setTimeout(function () { if (!ready) sock.close(); }, SESSION_TIMEOUT_MS);
+    };
+    sock.onmessage = function (event) {
+      var frame;
+      try { frame = JSON.parse(event.data); } catch (e) { return; }
+      if (!frame || typeof frame !== "object") return;
+      if (frame.type === "session") {
+        ready = true;
+        socketFailures = 0;
+        stopPolling();
+        setTransport("socket");
+      }
+      onFrame(frame);
+    };
+    sock.onclose = function (event) {
+      clearTimeout(sessionTimer);
+      if (socket !== sock) return;
+      socket = null;
+      if (event.code === 4403 || event.code === 4404) {
+        refused(event.code);
+      } else if (ready) {
+        setTransport(pollTimer ? "http" : "connecting");
+        scheduleReconnect(1000);
+      } else {
+        socketFailed();
+      }
+    };
+  }
+
+  // The server said no for good (4403: this site is not an allowed origin of the
+  // inbox; 4404: no such chat). Retrying, or the HTTP fallback, cannot help.
+  function refused(code) {
+    stopPolling();
+    clearTimeout(reconnectTimer);
+    setTransport("refused"); // and so it stays on this page
+    if (window.console) {
+      console.warn("Helpdesk chat: " + (code === 4403 ? "this site (" + location.origin + ") is not in the chat's allowed origins." : "no active chat has this key."));
+    }
+  }
+
+  function socketFailed() {
+    socketFailures += 1;
+    // Three failed connects in a row: websockets are probably blocked here.
+    if (socketFailures >= 3) startPolling();
+    scheduleReconnect(Math.min(30000, 1000 * Math.pow(2, socketFailures - 1)));
+  }
+
+  function scheduleReconnect(delay) {
+    clearTimeout(reconnectTimer);
+    var jittered = Math.min(30000, delay * (0.75 + Math.random() * 0.5));
+    reconnectTimer = setTimeout(function () { reconnectTimer = null; connect(); }, jittered);
+  }
+
+  function sendFrame(frame) {
+    if (!socket || socket.readyState !== 1 || transport !== "socket") return false;
+    try { socket.send(JSON.stringify(frame)); return true; } catch (e) { return false; }
+  }
+
+  function onFrame(frame) {
+    switch (frame.type) {
+      case "session":
+        if (typeof frame.visitor_token === "string" && frame.visitor_token) {
+          token = frame.visitor_token;
+          save("token", token);
+        }
+        agentsOnline = !!frame.agents_online;
+        applyInbox(frame.inbox);
+        setStatus();
+        // Resume: whatever came after the last message we have.
+        requestHistory();
+        sendIdentity();
+        flush();
+        if (isOpen) markRead();
+        break;
+      case "history":
+        receive(Array.isArray(frame.messages) ? frame.messages : []);
+        if (frame.has_more && frame.messages && frame.messages.length) requestHistory();
+        break;
+      case "message":
+        synced = true;
+        receive([frame.message]);
+        break;
+      case "ack":
+        acknowledge(frame.client_id, frame.id);
+        break;
+      case "typing":
+        showTyping(!!frame.state, frame.name);
+        break;
+      case "read":
+        if (typeof frame.up_to === "number" && frame.up_to > seenUpTo) {
+          seenUpTo = frame.up_to;
+          save("seen", seenUpTo);
+          render();
+        }
+        break;
+      case "error":
+        if (frame.client_id) refuse(frame.client_id, frame.code, frame.detail);
+        else if (frame.code === "rate_limited" || frame.code === "too_large") showNotice(t(frame.code));
+        break;
+    }
+  }
+
+  function applyInbox(inbox) {
+    if (!inbox || typeof inbox !== "object") return;
+    if (typeof inbox.name === "string" && inbox.name) {
+      S.name = inbox.name;
+      title.textContent = inbox.name;
+    }
+    // Greeting and colour: the script's settings are validated per language already.
+  }
+
+  function requestHistory() {
+    var after = lastId();
+    sendFrame(after ? { type: "history", after: after } : { type: "history" });
+  }
+
+  function sendIdentity() {
+    if (siteIdentity) {
+      sendFrame({ type: "identify", email: siteIdentity.email, name: siteIdentity.name, hmac: siteIdentity.hmac });
+    } else if (profile && profile.email && !profile.sent) {
+      // Typed in the pre-chat form: the server keeps it as a claim only.
+      if (sendFrame({ type: "identify", email: profile.email, name: profile.name })) {
+        profile.sent = true;
+        save("profile", profile);
+      }
+    }
+  }
+
+  function flush() {
+    if (transport === "socket") {
+      outbox.forEach(function (item) {
+        sendFrame({ type: "message", body: item.body, client_id: item.client_id, name: item.name });
+      });
+    } else if (transport === "http") {
+      postOutbox();
+    }
+  }
+
+  function typed() {
+    var now = Date.now();
+    if (now - typingSent > TYPING_EVERY_MS && textarea.value.trim()) {
+      if (sendFrame({ type: "typing", state: true })) typingSent = now;
+    }
+    clearTimeout(typingStopTimer);
+    typingStopTimer = setTimeout(stopTyping, 3000);
+  }
+  function stopTyping() {
+    clearTimeout(typingStopTimer);
+    if (typingSent) sendFrame({ type: "typing", state: false });
+    typingSent = 0;
+  }
+
+  // --- HTTP fallback -------------------------------------------------------------------------
+  function startPolling() {
+    if (transport === "socket" || transport === "refused") return;
+    setTransport("http");
+    if (pollTimer) return;
+    poll();
+    pollTimer = setInterval(poll, POLL_MS);
+  }
+  function stopPolling() {
+    clearInterval(pollTimer);
+    pollTimer = null;
+  }
+
+  function headers(json) {
+    var result = {};
+    if (json) result["Content-Type"] = "application/json";
+    if (token) result["X-Visitor-Token"] = token;
+    return result;
+  }
+
+  function poll() {
+    if (transport !== "http") return;
+    postOutbox();
+    if (!token) return;
+    var after = lastId();
+    fetch(S.messages_url + (after ? "?after=" + after : ""), { headers: headers(false), credentials: "omit", cache: "no-store" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) {
+        if (!data || !Array.isArray(data.messages) || transport !== "http") return;
+        if (data.messages.length) receive(data.messages);
+        synced = true;
+      })
+      .catch(function () { /* offline: the next tick tries again */ });
+  }
+
+  // One at a time, in order; a network failure leaves the rest for the next tick.
+  function postOutbox() {
+    if (flushing || !outbox.length) return;
+    flushing = true;
+    var item = outbox[0];
+    var payload = { body: item.body, client_id: item.client_id };
+    if (item.name) payload.name = item.name;
+    fetch(S.messages_url, { method: "POST", headers: headers(true), body: JSON.stringify(payload), credentials: "omit" })
+      .then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (data) {
+          if (data.visitor_token) {
+            token = data.visitor_token;
+            save("token", token);
+          }
+          if (response.ok) acknowledge(item.client_id, data.message);
+          else if (response.status >= 500) throw new Error("retry");
+          else refuse(item.client_id, data.error || (response.status === 413 ? "too_large" : response.status === 429 ? "rate_limited" : "failed"), data.detail);
+        });
+      })
+      .then(function () {
+        flushing = false;
+        if (outbox.length && transport === "http") postOutbox();
+      }, function () { flushing = false; });
+  }
+
+  // --- Start ---------------------------------------------------------------------------------
+  var api = {
+    key: S.key,
+    version: 1,
+    get transport() { return transport; },
+    get language() { return lang; },
+    open: open,
+    close: close,
+    // The site vouches for a signed-in visitor: hmac = hex(HMAC-SHA256(identity_secret, email)),
+    // computed on the site's server.
+    identify: function (identity) {
+      if (!identity || !identity.email || !identity.hmac) return;
+      siteIdentity = { email: String(identity.email), name: identity.name ? String(identity.name) : undefined, hmac: String(identity.hmac) };
+      sendIdentity();
+    },
+    sendAttachment: sendAttachment
+  };
+  Object.defineProperty(window, "__helpdeskWidget", { value: api, configurable: true });
+
+  function start() {
+    build();
+    outbox.forEach(function (item) {
+      messages.push({ client_id: item.client_id, body: item.body, author: "visitor", name: "", created_at: item.created_at, attachments: [] });
+    });
+    sortMessages();
+    render();
+    setTransport("none");
+    // Only visitors with a conversation connect at once; others when they open the chat.
+    if (token || outbox.length) connect();
+    var store = session();
+    if (store && load("open", false, store)) open();
+    document.addEventListener("visibilitychange", function () { if (isOpen) markRead(); });
+    window.addEventListener("online", function () {
+      if (!socket) { clearTimeout(reconnectTimer); reconnectTimer = null; if (started) connect(); }
+    });
+    // Another tab of the same site wrote to the conversation.
+    window.addEventListener("storage", function (event) {
+      if (event.key === PREFIX + "messages" || event.key === PREFIX + "outbox") {
+        var stored = asArray(load("messages", []));
+        stored.forEach(function (m) { upsert(m); });
+        sortMessages();
+        render();
+      }
+    });
+    try { window.dispatchEvent(new CustomEvent("helpdesk-widget:ready", { detail: api })); } catch (e) { /* old browser */ }
+  }
+
+  if (document.body) start();
+  else document.addEventListener("DOMContentLoaded", start);
+})();
