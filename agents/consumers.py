@@ -53,6 +53,14 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_json({"type": "watching", "ticket": ticket_id})
             else:
                 await self.send_json({"type": "error", "detail": "no such ticket"})
+        elif kind == "typing":
+            # The agent is typing a reply on a watched ticket: the chat visitor sees it.
+            try:
+                ticket_id = int(content.get("ticket"))
+            except (TypeError, ValueError):
+                return
+            if ticket_id in self.watching:
+                await self._tell_typing(ticket_id, bool(content.get("state")))
         elif kind == "unwatch":
             try:
                 ticket_id = int(content.get("ticket"))
@@ -61,6 +69,14 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             if ticket_id in self.watching:
                 self.watching.discard(ticket_id)
                 await self.channel_layer.group_discard(ticket_group(ticket_id), self.channel_name)
+
+    @database_sync_to_async
+    def _tell_typing(self, ticket_id: int, state: bool) -> None:
+        from channels_in.widgets import publish_agent_typing
+
+        ticket = visible_tickets(self.scope["user"]).select_related("inbox").filter(pk=ticket_id)
+        for found in ticket[:1]:
+            publish_agent_typing(found, self.scope["user"], state)
 
     @database_sync_to_async
     def _is_agent(self) -> bool:

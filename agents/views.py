@@ -37,6 +37,7 @@ from django.views.i18n import set_language as django_set_language
 from channels_in.email.parse import UnparseableEmailError, parse_email
 from channels_in.models import RawInbound
 from channels_in.tasks import send_message
+from channels_in.widgets import publish_agent_read
 from tickets.access import role_of, visible_tickets
 from tickets.changes import ChangeError, update_ticket
 from tickets.delivery import record_delivery
@@ -333,7 +334,22 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 % {"source": ticket.reference, "target": target.reference},
             )
             return redirect("agents:ticket", pk=target.pk)
+    _tell_chat_seen(ticket)
     return render(request, "agents/ticket.html", _ticket_context(request, ticket))
+
+
+def _tell_chat_seen(ticket: Ticket) -> None:
+    """An agent has the chat in front of them: the visitor's messages show "Seen"."""
+    if ticket.inbox.channel != Channel.WIDGET:
+        return
+    last = (
+        Message.objects.filter(ticket=ticket, direction=Direction.IN)
+        .order_by("-id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if last is not None:
+        transaction.on_commit(lambda: publish_agent_read(ticket, last))
 
 
 def _int_param(request: HttpRequest, name: str) -> int | None:
@@ -357,6 +373,8 @@ def ticket_timeline(request: HttpRequest, pk: int) -> HttpResponse:
             .filter(id__gt=after)
             .order_by("id")[:TIMELINE_AFTER_LIMIT]
         )
+        if any(e.message_id and e.ticket_id == ticket.pk for e in events):
+            _tell_chat_seen(ticket)  # new messages reached the open page
         return render(
             request, "agents/ticket.html#timeline-items", _timeline_context(ticket, events)
         )

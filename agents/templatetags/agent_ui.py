@@ -399,6 +399,7 @@ def ui_strings() -> dict[str, str]:
         "disconnected": _("Live updates paused, reconnecting…"),
         "deliveryChanged": _("Delivery state: %(state)s"),
         "requestFailed": _("That did not work. Reload the page and try again."),
+        "customerTyping": _("%(name)s is typing…"),
     }
 
 

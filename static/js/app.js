@@ -274,8 +274,49 @@
       announce(format(strings.deliveryChanged, { state: fresh.textContent.trim() }));
     }
 
+    // The customer is typing (chat): shown above the composer until they stop or go quiet.
+    const typingLine = document.getElementById("customer-typing");
+    let typingTimer = null;
+    function showCustomerTyping(state) {
+      if (!typingLine) return;
+      window.clearTimeout(typingTimer);
+      typingLine.textContent = state ? format(strings.customerTyping, { name: typingLine.dataset.name }) : "";
+      typingLine.hidden = !state;
+      if (state) typingTimer = window.setTimeout(() => showCustomerTyping(false), 6000);
+    }
+
+    // The agent is typing a reply: told to the customer's chat, at most every 2 s.
+    let agentSocket = null;
+    let lastTypingSent = 0;
+    let typingIdle = null;
+    function sendTyping(state) {
+      if (!agentSocket || agentSocket.readyState !== WebSocket.OPEN) return;
+      agentSocket.send(JSON.stringify({ type: "typing", ticket: Number(ticketId), state }));
+    }
+    document.addEventListener("input", (event) => {
+      if (!event.target || event.target.id !== "reply_text") return;
+      const now = Date.now();
+      if (now - lastTypingSent > 2000) {
+        sendTyping(true);
+        lastTypingSent = now;
+      }
+      window.clearTimeout(typingIdle);
+      typingIdle = window.setTimeout(() => {
+        sendTyping(false);
+        lastTypingSent = 0;
+      }, 4000);
+    });
+    document.addEventListener("submit", (event) => {
+      if (event.target && event.target.id === "reply-form") {
+        window.clearTimeout(typingIdle);
+        sendTyping(false);
+        lastTypingSent = 0;
+      }
+    });
+
     openSocket({
       open(socket, reconnected) {
+        agentSocket = socket;
         socket.send(JSON.stringify({ type: "watch", ticket: Number(ticketId) }));
         if (reconnected) {
           enqueue(refreshTimeline);
@@ -287,7 +328,9 @@
       },
       notice(notice) {
         const here = String(notice.ticket) === ticketId;
-        if (here && notice.kind === "delivery") {
+        if (here && notice.kind === "typing") {
+          showCustomerTyping(Boolean(notice.state));
+        } else if (here && notice.kind === "delivery") {
           enqueue(() => updateDelivery(notice.message));
         } else if (here) {
           enqueue(refreshTimeline);
