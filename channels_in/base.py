@@ -7,6 +7,7 @@ that apply to every send live once, here in Adapter.deliver().
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 from dataclasses import dataclass
@@ -57,6 +58,16 @@ class DeliveryError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
+
+
+def check_bearer_token(request: HttpRequest, inbox: Inbox) -> None:
+    """`Authorization: Bearer <the inbox's token>`, compared in constant time; 403 otherwise."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    expected = inbox.secrets.get("token", "")
+    given = token.strip() if scheme.lower() == "bearer" else ""
+    if not expected or not hmac.compare_digest(given, expected):
+        raise BadSignatureError("missing or wrong bearer token")
 
 
 def load_json_object(body: bytes) -> dict:

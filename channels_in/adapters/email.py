@@ -8,7 +8,6 @@ so all three end in parse() below and in the one ingest().
 
 from __future__ import annotations
 
-import hmac
 import logging
 import smtplib
 
@@ -23,16 +22,15 @@ from tickets.models import Channel, Delivery, IdentityKind, Inbox, Message
 from ..base import (
     Accepted,
     Adapter,
-    BadSignatureError,
     DeliveryError,
     DeliveryReport,
     SendResult,
     SuppressedError,
+    check_bearer_token,
 )
 from ..email import compose, loops, quotes, threads
 from ..email.parse import ParsedEmail, parse_email, raw_fingerprint
 from ..email.receive import accept_email
-from .test import bearer_token
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +43,7 @@ class EmailAdapter(Adapter):
     channel = Channel.EMAIL
 
     def accept(self, request: HttpRequest, inbox: Inbox) -> Accepted:
-        expected = inbox.secrets.get("token", "")
-        if not expected or not hmac.compare_digest(bearer_token(request), expected):
-            raise BadSignatureError("missing or wrong bearer token")
+        check_bearer_token(request, inbox)
         # Even bytes that do not parse as mail are kept (shown to agents as
         # unparseable): the provider's 2xx must mean "stored", never "dropped".
         return accept_email(request.body, source="webhook")

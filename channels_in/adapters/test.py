@@ -8,8 +8,6 @@ Replies are marked sent without leaving the machine.
 
 from __future__ import annotations
 
-import hmac
-
 from django.http import HttpRequest
 
 from tickets.ingest import InboundMessage, SenderIdentity
@@ -18,26 +16,18 @@ from tickets.models import Channel, IdentityKind, Inbox, Message
 from ..base import (
     Accepted,
     Adapter,
-    BadSignatureError,
     MalformedError,
     SendResult,
+    check_bearer_token,
     load_json_object,
 )
-
-
-def bearer_token(request: HttpRequest) -> str:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 class TestAdapter(Adapter):
     channel = Channel.TEST
 
     def accept(self, request: HttpRequest, inbox: Inbox) -> Accepted:
-        expected = inbox.secrets.get("token", "")
-        if not expected or not hmac.compare_digest(bearer_token(request), expected):
-            raise BadSignatureError("missing or wrong bearer token")
+        check_bearer_token(request, inbox)
         payload = _load(request.body)
         return Accepted(
             provider_key=payload["id"], body=request.body, content_type="application/json"
