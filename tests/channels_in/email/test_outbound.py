@@ -115,7 +115,7 @@ def test_a_refused_recipient_fails_the_message_with_the_servers_reason(
 def test_a_server_that_is_down_leaves_the_reply_queued_for_a_retry(
     ticket, agent, settings, django_capture_on_commit_callbacks
 ):
-    from tests.mailservers import free_port
+    from tests.servers import free_port
 
     settings.EMAIL_BACKEND = "channels_in.email.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nobody listens

@@ -30,7 +30,7 @@ import pytest
 from imap_tools import MailBoxUnencrypted
 
 from channels_in.inboxes import create_inbox
-from tests.mailservers import free_port
+from tests.servers import free_port
 from tickets.models import Channel
 
 DOVECOT = "/usr/sbin/dovecot"

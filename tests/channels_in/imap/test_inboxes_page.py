@@ -10,7 +10,7 @@ from channels_in.email.receive import store_email
 from channels_in.inboxes import create_inbox, webhook_path
 from channels_in.models import RawInbound
 from channels_in.pipeline import process_raw
-from tests.mailservers import free_port
+from tests.servers import free_port
 from tickets.models import Channel
 
 pytestmark = pytest.mark.django_db

@@ -18,7 +18,7 @@ from channels_in.email.imap import (
 from channels_in.inboxes import create_inbox
 from channels_in.models import Mailbox, RawInbound
 from channels_in.tasks import poll_mailboxes
-from tests.mailservers import free_port
+from tests.servers import free_port
 from tickets.models import Channel, Message
 
 pytestmark = pytest.mark.django_db

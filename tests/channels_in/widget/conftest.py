@@ -12,7 +12,6 @@ import itertools
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,10 @@ from urllib.parse import quote
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
+
+from tests.servers import free_port as _free_port
+from tests.servers import manage as _manage
+from tests.servers import wait_until_up as _wait_until_up
 
 ROOT = Path(__file__).resolve().parents[3]
 SITE = "https://shop.example"
@@ -135,40 +138,6 @@ async def open_visitor(
     headers = {"X-Forwarded-For": ip} if ip else None
     async with connect(url, origin=origin, additional_headers=headers, open_timeout=10) as ws:
         yield Visitor(ws)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _manage(env: dict, *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert result.returncode == 0, f"manage.py {' '.join(args)} failed:\n{result.stderr}"
-    return result.stdout
-
-
-def _wait_until_up(base: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 45
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited early:\n{log.read_text(errors='replace')[-4000:]}")
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"the server did not come up:\n{log.read_text(errors='replace')[-4000:]}")
 
 
 @pytest.fixture(scope="package")
