@@ -7,6 +7,7 @@ urlpatterns = [
     path("inbound/<str:channel>/<str:key>/", views.inbound_webhook, name="webhook"),
     path("widget/<str:key>.js", widget_script.script, name="widget_script"),
     path("widget/<str:key>/messages", widget_views.messages, name="widget_messages"),
+    path("widget/<str:key>/files", widget_views.files, name="widget_files"),
     path("widget/<str:key>/files/<str:token>", widget_views.attachment, name="widget_file"),
     path("agent/inboxes/", agent_views.inboxes, name="inboxes"),
     path(

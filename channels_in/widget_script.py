@@ -19,6 +19,8 @@ from django.views.decorators.http import require_safe
 
 from tickets.models import Channel, Inbox
 
+from .adapters.widget import UPLOAD_TYPES, upload_max_bytes
+
 SCRIPT_PATH = Path(settings.BASE_DIR) / "static" / "widget" / "widget.js"
 PLACEHOLDER = "/*@settings*/null"
 CONTENT_TYPE = "application/javascript; charset=utf-8"
@@ -50,7 +52,7 @@ def public_settings(request: HttpRequest, inbox: Inbox) -> dict[str, Any]:
     config = inbox.config if isinstance(inbox.config, dict) else {}
     host = request.get_host()
     secure = request.is_secure()
-    return {
+    data: dict[str, Any] = {
         "key": inbox.key,
         "name": inbox.name,
         "greeting": read_greeting(config.get("greeting")),
@@ -58,11 +60,16 @@ def public_settings(request: HttpRequest, inbox: Inbox) -> dict[str, Any]:
         "language": inbox.language if inbox.language in LANGUAGES else "en",
         "prechat": config.get("prechat") is True,
         "privacy_url": read_http_url(config.get("privacy_url")),
-        # Off until the server has an upload endpoint (widget.js: sendAttachment).
         "uploads": config.get("uploads") is True,
         "socket_url": f"{'wss' if secure else 'ws'}://{host}/ws/widget/{inbox.key}/",
         "messages_url": f"{'https' if secure else 'http'}://{host}/widget/{inbox.key}/messages",
     }
+    if data["uploads"]:
+        # The widget checks size and type first, for a friendly notice; the server decides.
+        data["upload_url"] = f"{'https' if secure else 'http'}://{host}/widget/{inbox.key}/files"
+        data["upload_max_bytes"] = upload_max_bytes(inbox)
+        data["upload_types"] = list(UPLOAD_TYPES)
+    return data
 
 
 def read_greeting(value: object) -> dict[str, str]:

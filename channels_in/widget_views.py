@@ -1,7 +1,8 @@
-"""The widget's plain-HTTP conversation (when websockets are blocked).
+"""The widget's plain-HTTP conversation (when websockets are blocked), and its uploads.
 
 POST /widget/<key>/messages  {"body": ..., "client_id": ..., "name"?: ...}
 GET  /widget/<key>/messages?after=<id>
+POST /widget/<key>/files     multipart: file, client_id, body?, name?
 The visitor token travels in the `X-Visitor-Token` header; a request
 without a valid one is given a new visitor and token in the answer.
 Customers' sites call these cross-origin: only the inbox's allowed origins
@@ -11,34 +12,76 @@ Customers' sites call these cross-origin: only the inbox's allowed origins
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import get_object_or_404
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from tickets.models import Attachment, IdentityKind, Inbox
 
-from .adapters.widget import read_attachment_token, read_visitor, sign_visitor
+from .adapters.widget import (
+    FileTooLargeError,
+    read_attachment_token,
+    read_visitor,
+    serialize_message,
+    sign_visitor,
+    upload_max_bytes,
+    uploads_enabled,
+)
 from .base import WebhookError
 from .views import json_error
 from .widgets import (
     FRAME_MAX_BYTES,
+    Received,
     error_detail,
     find_widget_inbox,
     list_history,
     new_visitor,
     origin_allowed,
     receive_visitor_message,
+    receive_visitor_upload,
 )
 
 PREFLIGHT_SECONDS = 600
+# Room for the multipart boundaries and the small fields beside the file.
+MULTIPART_SLACK = 64 * 1024
+
+# Visitor-facing sentences of the upload's own refusals (the others: widgets.error_detail).
+_UPLOAD_ERRORS = {
+    "uploads_disabled": _("This chat does not take files."),
+    "no_file": _("Choose a file to send."),
+    "too_large": _("A file can be at most %(mb)s MB."),
+    "unsupported_type": _("Only pictures (JPEG, PNG, GIF, WebP, HEIC) and PDF files can be sent."),
+}
 
 
 @csrf_exempt
 @require_http_methods(["GET", "POST", "OPTIONS"])
 def messages(request: HttpRequest, key: str) -> HttpResponse:
+    return _cross_origin(request, key, "GET, POST", _history if request.method == "GET" else _post)
+
+
+@csrf_exempt
+@require_http_methods(["POST", "OPTIONS"])
+def files(request: HttpRequest, key: str) -> HttpResponse:
+    return _cross_origin(request, key, "POST", _upload)
+
+
+def _cross_origin(
+    request: HttpRequest,
+    key: str,
+    methods: str,
+    answer: Callable[[HttpRequest, Inbox], HttpResponse],
+) -> HttpResponse:
+    """The inbox's allowed origins only, with CORS headers naming the origin; OPTIONS preflights."""
     inbox = find_widget_inbox(key)
     if inbox is None:
         return json_error(404, "unknown_inbox", "No active chat has this key.")
@@ -49,13 +92,11 @@ def messages(request: HttpRequest, key: str) -> HttpResponse:
         return _error(inbox, 403, "forbidden_origin")
     if request.method == "OPTIONS":
         response = HttpResponse(status=204)
-        response["Access-Control-Allow-Methods"] = "GET, POST"
+        response["Access-Control-Allow-Methods"] = methods
         response["Access-Control-Allow-Headers"] = "Content-Type, X-Visitor-Token"
         response["Access-Control-Max-Age"] = str(PREFLIGHT_SECONDS)
-    elif request.method == "GET":
-        response = _history(request, inbox)
     else:
-        response = _post(request, inbox)
+        response = answer(request, inbox)
     if origin is not None:
         response["Access-Control-Allow-Origin"] = origin
     response["Vary"] = "Origin"
@@ -64,6 +105,54 @@ def messages(request: HttpRequest, key: str) -> HttpResponse:
 
 def _error(inbox: Inbox, status: int, code: str) -> JsonResponse:
     return json_error(status, code, error_detail(code, inbox.language))
+
+
+def _upload_error(inbox: Inbox, status: int, code: str) -> JsonResponse:
+    if code not in _UPLOAD_ERRORS:
+        return _error(inbox, status, code)
+    mb = f"{upload_max_bytes(inbox) / (1024 * 1024):g}"
+    with translation.override(inbox.language):
+        return json_error(status, code, str(_UPLOAD_ERRORS[code]) % {"mb": mb})
+
+
+def _upload(request: HttpRequest, inbox: Inbox) -> JsonResponse:
+    if not uploads_enabled(inbox):
+        return _upload_error(inbox, 403, "uploads_disabled")
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    # Refused before a byte of an oversized body is read.
+    if length > upload_max_bytes(inbox) + MULTIPART_SLACK:
+        return _upload_error(inbox, 413, "too_large")
+    try:
+        upload = request.FILES.get("file")
+        fields = request.POST
+    except RequestDataTooBig:
+        return _upload_error(inbox, 413, "too_large")
+    except MultiPartParserError:
+        return _upload_error(inbox, 400, "malformed")
+    visitor = read_visitor(inbox, request.headers.get("X-Visitor-Token", "")) or new_visitor()
+    try:
+        received = receive_visitor_upload(
+            inbox=inbox,
+            visitor=visitor,
+            ip=request.META.get("REMOTE_ADDR") or "unknown",
+            client_id=fields.get("client_id", ""),
+            upload=upload,
+            filename=(upload.name or "") if upload is not None else "",
+            body=fields.get("body", ""),
+            name=fields.get("name", ""),
+        )
+    except WebhookError as exc:
+        if exc.code == "too_large" and not isinstance(exc, FileTooLargeError):
+            return _error(inbox, exc.status, exc.code)  # the body is too long, not the file
+        return _upload_error(inbox, exc.status, exc.code)
+    except DatabaseError:
+        return _error(inbox, 503, "unavailable")
+    # The file's signed link too, so the widget shows it without another fetch.
+    files = serialize_message(received.message)["attachments"] if received.message else []
+    return _accepted(inbox, visitor, received, attachments=files)
 
 
 def _post(request: HttpRequest, inbox: Inbox) -> JsonResponse:
@@ -81,12 +170,17 @@ def _post(request: HttpRequest, inbox: Inbox) -> JsonResponse:
         return _error(inbox, exc.status, exc.code)
     except DatabaseError:
         return _error(inbox, 503, "unavailable")
+    return _accepted(inbox, visitor, received)
+
+
+def _accepted(inbox: Inbox, visitor: str, received: Received, **extra: Any) -> JsonResponse:
     return JsonResponse(
         {
             "message": received.message.pk if received.message else None,
             "ticket": received.ticket_id,
             "duplicate": received.duplicate,
             "visitor_token": sign_visitor(inbox, visitor),
+            **extra,
         },
         status=200 if received.duplicate else 202,
     )

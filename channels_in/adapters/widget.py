@@ -9,27 +9,72 @@ docs/widget-protocol.md; `serialize_message` is its `message` object.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import json
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
 from django.urls import NoReverseMatch, reverse
+from django.utils.crypto import constant_time_compare
 
 from helpdesk.live import publish
-from tickets.ingest import InboundMessage, SenderIdentity
+from tickets.files import safe_filename
+from tickets.ingest import InboundAttachment, InboundMessage, SenderIdentity
 from tickets.models import Attachment, Channel, Direction, Identity, IdentityKind, Inbox, Message
 
-from ..base import Adapter, MalformedError, SendResult, TooLargeError, load_json_object
+from ..base import (
+    Adapter,
+    MalformedError,
+    SendResult,
+    TooLargeError,
+    WebhookError,
+    load_json_object,
+)
 
 VISITOR_SALT = "widget.visitor"
 FILE_SALT = "widget.file"
+UPLOAD_SALT = "widget.upload"
 MAX_BODY_CHARS = 5000
 MAX_CLIENT_ID = 64
+UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+# What a visitor may send, told by the file's first bytes (never by the name or
+# the browser's word), and the extension its stored name gets.
+UPLOAD_TYPES = {
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/png": (".png",),
+    "image/gif": (".gif",),
+    "image/webp": (".webp",),
+    "image/heic": (".heic", ".heif"),
+    "application/pdf": (".pdf",),
+}
+# ISO base media brands of HEIF pictures (iPhone photos); AVIF is not among them.
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
 
 
 class EmptyBodyError(MalformedError):
     code = "empty"
+
+
+class UploadsDisabledError(WebhookError):
+    status = 403
+    code = "uploads_disabled"
+
+
+class UnsupportedTypeError(WebhookError):
+    status = 415
+    code = "unsupported_type"
+
+
+class NoFileError(MalformedError):
+    code = "no_file"
+
+
+class FileTooLargeError(TooLargeError):
+    """An upload over the inbox's limit (TooLargeError alone: the message's body)."""
 
 
 def visitor_group(inbox_key: str, visitor_id: str) -> str:
@@ -130,6 +175,7 @@ class WidgetAdapter(Adapter):
             external_id=f"{meta['visitor']}:{payload['client_id']}",
             text=payload["body"],
             locale=str(payload.get("locale", ""))[:8],
+            attachments=(payload["file"],) if payload.get("file") else (),
         )
 
     def send(self, message: Message) -> SendResult:
@@ -148,12 +194,112 @@ def parse_payload(body: bytes) -> dict:
         raise MalformedError("'body' is required")
     if len(text) > MAX_BODY_CHARS:
         raise TooLargeError(f"'body' is longer than {MAX_BODY_CHARS} characters")
-    if not text.strip():
-        raise EmptyBodyError("'body' is empty")
     client_id = payload.get("client_id")
     if not isinstance(client_id, str) or not 0 < len(client_id) <= MAX_CLIENT_ID:
         raise MalformedError(f"'client_id' is required (at most {MAX_CLIENT_ID} characters)")
+    payload["file"] = read_file_field(payload.get("file"), client_id) if "file" in payload else None
+    if not text.strip() and payload["file"] is None:
+        raise EmptyBodyError("'body' is empty")
     if "name" in payload and not isinstance(payload["name"], str):
         raise MalformedError("'name' must be a string")
     payload["body"] = text.strip()
     return payload
+
+
+# --- uploads -------------------------------------------------------------------------
+# The upload endpoint checks a file, then stores it like any message: its raw
+# payload is the message's JSON with the file in base64 and the server's
+# signature over it, so a replay rebuilds the same attachment and a socket frame
+# cannot smuggle in a file that skipped the checks.
+
+
+def uploads_enabled(inbox: Inbox) -> bool:
+    return isinstance(inbox.config, dict) and inbox.config.get("uploads") is True
+
+
+def upload_max_bytes(inbox: Inbox) -> int:
+    """config["upload_max_bytes"] when it is a positive whole number, else 10 MB."""
+    value = inbox.config.get("upload_max_bytes") if isinstance(inbox.config, dict) else None
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return UPLOAD_MAX_BYTES
+
+
+def sniff_content_type(content: bytes) -> str | None:
+    """The allowed type the bytes are, by their magic number; None for anything else."""
+    if content.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if content[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp"
+    if content[4:8] == b"ftyp" and content[8:12] in _HEIF_BRANDS:
+        return "image/heic"
+    if content.startswith(b"%PDF-"):
+        return "application/pdf"
+    return None
+
+
+def upload_filename(name: str, content_type: str) -> str:
+    """A safe name whose extension says what the bytes are ("scan.pdf" of a PNG: "scan.png")."""
+    default = "document" if content_type == "application/pdf" else "photo"
+    name = safe_filename(name, default=default)
+    extensions = UPLOAD_TYPES[content_type]
+    stem, dot, ext = name.rpartition(".")
+    if dot and stem and f".{ext.lower()}" in extensions:
+        return name
+    return safe_filename((stem if dot and stem else name)[:140] + extensions[0], default=default)
+
+
+def _file_claim(client_id: str, name: str, content_type: str, data: str) -> str:
+    digest = hashlib.sha256(data.encode()).hexdigest()
+    return json.dumps([client_id, content_type, name, digest])
+
+
+def build_upload_payload(
+    *, client_id: str, body: str, name: str, filename: str, content: bytes
+) -> bytes:
+    """The raw payload of a checked upload (UnsupportedTypeError for a type not allowed)."""
+    content_type = sniff_content_type(content)
+    if content_type is None:
+        raise UnsupportedTypeError("the file is not a JPEG, PNG, GIF, WebP, HEIC picture or a PDF")
+    filename = upload_filename(filename, content_type)
+    data = base64.b64encode(content).decode()
+    payload: dict[str, Any] = {
+        "body": body,
+        "client_id": client_id,
+        "file": {
+            "name": filename,
+            "content_type": content_type,
+            "data": data,
+            "sig": signing.Signer(salt=UPLOAD_SALT).sign(
+                _file_claim(client_id, filename, content_type, data)
+            ),
+        },
+    }
+    if name:
+        payload["name"] = name
+    return json.dumps(payload).encode()
+
+
+def read_file_field(value: object, client_id: str) -> InboundAttachment:
+    """The file of an upload's payload, if the server signed it; MalformedError otherwise."""
+    if not isinstance(value, dict) or not all(
+        isinstance(value.get(k), str) for k in ("name", "content_type", "data", "sig")
+    ):
+        raise MalformedError("'file' is not an upload")
+    name, content_type, data = value["name"], value["content_type"], value["data"]
+    try:
+        # unsign() also accepts SECRET_KEY_FALLBACKS: a replay after a key rotation works.
+        claim = signing.Signer(salt=UPLOAD_SALT).unsign(value["sig"])
+    except signing.BadSignature as exc:
+        raise MalformedError("'file' was not checked by this server") from exc
+    if not constant_time_compare(claim, _file_claim(client_id, name, content_type, data)):
+        raise MalformedError("'file' was not checked by this server")
+    try:
+        content = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise MalformedError("'file' is not base64") from exc
+    return InboundAttachment(filename=name, content_type=content_type, content=content)

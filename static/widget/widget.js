@@ -59,7 +59,10 @@
       too_large: "This message is too long (at most 5,000 characters).",
       rate_limited: "You’re sending messages too fast. Please wait a moment and try again.",
       failed: "The message could not be sent. Please try again.",
-      uploadsOff: "Sending files is not available yet."
+      uploadsOff: "Sending files is not available yet.",
+      fileTooBig: "This file is too large (at most {mb} MB).",
+      fileType: "Only photos (JPEG, PNG, GIF, WebP, HEIC) and PDF files can be sent.",
+      fileFailed: "The file could not be sent. Please try again."
     },
     pl: {
       open: "Otwórz czat",
@@ -100,7 +103,10 @@
       too_large: "Ta wiadomość jest za długa (maksymalnie 5000 znaków).",
       rate_limited: "Wysyłasz wiadomości zbyt szybko. Poczekaj chwilę i spróbuj ponownie.",
       failed: "Nie udało się wysłać wiadomości. Spróbuj ponownie.",
-      uploadsOff: "Wysyłanie plików nie jest jeszcze dostępne."
+      uploadsOff: "Wysyłanie plików nie jest jeszcze dostępne.",
+      fileTooBig: "Ten plik jest za duży (najwyżej {mb} MB).",
+      fileType: "Można wysyłać tylko zdjęcia (JPEG, PNG, GIF, WebP, HEIC) i pliki PDF.",
+      fileFailed: "Nie udało się wysłać pliku. Spróbuj ponownie."
     },
     cs: {
       open: "Otevřít chat",
@@ -141,7 +147,10 @@
       too_large: "Zpráva je příliš dlouhá (nejvýše 5 000 znaků).",
       rate_limited: "Posíláte zprávy příliš rychle. Chvíli počkejte a zkuste to znovu.",
       failed: "Zprávu se nepodařilo odeslat. Zkuste to znovu.",
-      uploadsOff: "Posílání souborů zatím není k dispozici."
+      uploadsOff: "Posílání souborů zatím není k dispozici.",
+      fileTooBig: "Tento soubor je příliš velký (nejvýše {mb} MB).",
+      fileType: "Poslat lze jen fotky (JPEG, PNG, GIF, WebP, HEIC) a soubory PDF.",
+      fileFailed: "Soubor se nepodařilo odeslat. Zkuste to prosím znovu."
     }
   };
 
@@ -290,6 +299,7 @@
     ".bubble a:focus-visible{outline-color:currentColor}",
     ".files{display:flex;flex-direction:column;gap:6px;margin-top:6px}",
     ".files img{display:block;max-width:100%;max-height:200px;border-radius:10px}",
+    ".files progress{display:block;width:100%;height:4px}",
     ".meta{font:12px/1.3 var(--font);color:var(--muted);margin:3px 4px 4px;min-height:16px}",
     ".typing{display:flex;align-items:center;gap:8px;padding:4px 14px 6px;font:13px/1.3 var(--font);color:var(--muted);flex:none;background:#fff}",
     ".dots{display:inline-flex;gap:3px}.dots i{width:6px;height:6px;border-radius:50%;background:#9aa3b2;animation:hw-blink 1.2s infinite ease-in-out}",
@@ -561,15 +571,25 @@
     var name = agent ? m.name || t("support") : t("you");
     var bubble = h("div", { class: "bubble" });
     linkify(String(m.body || ""), bubble);
-    var files = (m.attachments || []).filter(function (a) { return a && isHttpUrl(a.url); });
-    if (files.length) {
+    var up = m.upload;
+    var files = (m.attachments || []).filter(function (a) { return a && (a.name || isHttpUrl(a.url)); });
+    if (files.length || up) {
       var list = h("div", { class: "files" });
       files.forEach(function (a) {
+        var label = a.name || t("attachment");
+        // No link offered (an empty url): the name only.
+        if (!isHttpUrl(a.url)) return list.appendChild(h("span", { text: label }));
         var link = h("a", { href: a.url, target: "_blank", rel: "noopener noreferrer nofollow" });
-        if (/^image\//.test(a.content_type || "")) link.appendChild(h("img", { src: a.url, alt: a.name || t("attachment"), loading: "lazy" }));
-        else link.textContent = a.name || t("attachment");
+        if (/^image\/(jpeg|png|gif|webp)$/.test(a.content_type || "")) link.appendChild(h("img", { src: a.url, alt: label, loading: "lazy" }));
+        else link.textContent = label;
         list.appendChild(link);
       });
+      // A file on its way: a local preview (or its name) and the progress.
+      if (up) {
+        list.appendChild(up.preview ? h("img", { src: up.preview, alt: up.name }) : h("span", { text: up.name }));
+        up.bar = h("progress", { max: "100", value: String(up.progress), "aria-label": t("sending") });
+        list.appendChild(up.bar);
+      }
       bubble.appendChild(list);
     }
     var stack = h("div", { class: "stack" }, [
@@ -797,20 +817,74 @@
     flush();
   }
 
-  // Upload hook. The server has no upload endpoint yet, so S.uploads is off and
-  // these buttons are hidden. When it lands, give the settings an `upload_url`
-  // (widget_script.public_settings) and post the file there, like a message.
+  // A photo or file (POST upload_url, docs/widget-protocol.md). Checked here first for a
+  // friendly notice; the server decides by the bytes. Shown at once with a preview and
+  // the progress; not kept in the outbox: a failure says so and the visitor picks it again.
+  var FILE_NAME = /\.(jpe?g|png|gif|webp|hei[cf]|pdf)$/i;
   function sendAttachment(file) {
     if (!S.upload_url) {
       showNotice(t("uploadsOff"));
       return Promise.resolve(false);
     }
+    var max = S.upload_max_bytes || 10485760;
+    if (file.size > max) {
+      showNotice(t("fileTooBig", { mb: Math.round(max / 104857.6) / 10 }));
+      return Promise.resolve(false);
+    }
+    var types = S.upload_types || [];
+    // Some phones give no type (or an odd one) for HEIC photos: the name decides then.
+    if (!file.size || (types.indexOf(file.type) < 0 && !FILE_NAME.test(file.name || ""))) {
+      showNotice(t("fileType"));
+      return Promise.resolve(false);
+    }
+    var preview = null;
+    if (/^image\/(jpeg|png|gif|webp)$/.test(file.type) && window.URL && URL.createObjectURL) preview = URL.createObjectURL(file);
+    var m = {
+      client_id: uuid(), body: "", author: "visitor", name: "", created_at: new Date().toISOString(), attachments: [],
+      upload: { name: file.name || t("attachment"), preview: preview, progress: 0 }
+    };
+    messages.push(m);
+    notice.hidden = true;
+    render();
+    body.scrollTop = body.scrollHeight;
     var form = new FormData();
-    form.append("file", file);
-    form.append("client_id", uuid());
-    return fetch(S.upload_url, { method: "POST", body: form, headers: token ? { "X-Visitor-Token": token } : {}, credentials: "omit" })
-      .then(function (response) { if (!response.ok) showNotice(t("failed")); return response.ok; })
-      .catch(function () { showNotice(t("failed")); return false; });
+    form.append("file", file, file.name || "photo");
+    form.append("client_id", m.client_id);
+    if (profile && profile.name) form.append("name", profile.name);
+    return new Promise(function (resolve) {
+      var xhr = new XMLHttpRequest();
+      function done(ok, data) {
+        if (preview) URL.revokeObjectURL(preview);
+        delete m.upload;
+        if (data && data.visitor_token) {
+          token = data.visitor_token;
+          save("token", token);
+        }
+        if (ok) {
+          if (Array.isArray(data.attachments) && !m.attachments.length) m.attachments = data.attachments;
+          acknowledge(m.client_id, data.message);
+        } else {
+          messages = messages.filter(function (x) { return x !== m; });
+          render();
+          showNotice((data && data.detail) || t("fileFailed"));
+        }
+        resolve(ok);
+      }
+      xhr.open("POST", S.upload_url);
+      if (token) xhr.setRequestHeader("X-Visitor-Token", token);
+      xhr.upload.onprogress = function (event) {
+        if (!event.lengthComputable) return;
+        m.upload.progress = Math.round((event.loaded / event.total) * 100);
+        if (m.upload.bar) m.upload.bar.value = m.upload.progress;
+      };
+      xhr.onload = function () {
+        var data = {};
+        try { data = JSON.parse(xhr.responseText) || {}; } catch (e) { /* not JSON */ }
+        done(xhr.status >= 200 && xhr.status < 300, data);
+      };
+      xhr.onerror = xhr.onabort = function () { done(false, null); };
+      xhr.send(form);
+    });
   }
   function pickedFiles(event) {
     Array.prototype.forEach.call(event.target.files || [], function (file) { api.sendAttachment(file); });

@@ -551,3 +551,61 @@ def test_the_widget_resumes_resends_and_shows_what_the_server_says(server, brows
         expect(page.locator(".row.visitor")).to_have_count(1)
     finally:
         context.close()
+
+
+def test_a_visitor_sends_a_photo_and_the_agent_sees_it(server, browser):
+    from playwright.sync_api import expect
+
+    from tests.channels_in.widget.test_uploads import png
+
+    chat = json.loads(
+        _manage(server.env, "create_inbox", "widget", "--name", "Photos", "--team", "Support")
+    )
+    _configure(server, chat["key"], {"allowed_origins": [server.shop], "uploads": True})
+    context = _shop_context(browser, viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    agent = browser.new_context(viewport={"width": 1360, "height": 860}, locale="en-GB")
+    desk = agent.new_page()
+    desk.set_default_timeout(15_000)
+    try:
+        page.goto(f"{server.shop}/{chat['key']}/")
+        page.get_by_role("button", name="Open chat").click()
+        box = page.get_by_role("textbox", name="Message")
+        box.fill("The rake arrived broken, photo below.")
+        box.press("Enter")
+        page.wait_for_selector(".row.visitor[data-id]", state="attached", timeout=20_000)
+        expect(page.get_by_role("button", name="Attach a photo or file")).to_be_visible()
+
+        # Refused in the browser already: not a picture nor a PDF.
+        page.locator(".composer input[type=file]:not([capture])").set_input_files(
+            files=[{"name": "notes.svg", "mimeType": "image/svg+xml", "buffer": b"<svg/>"}]
+        )
+        expect(page.locator(".notice")).to_contain_text("Only photos")
+
+        page.locator(".composer input[type=file]:not([capture])").set_input_files(
+            files=[{"name": "rake.png", "mimeType": "image/png", "buffer": png(40, 30)}]
+        )
+        # Shown as a thumbnail from its signed link once stored.
+        thumb = page.locator(
+            f".row.visitor[data-id] .files img[src*='/widget/{chat['key']}/files/']"
+        )
+        expect(thumb).to_have_count(1, timeout=20_000)
+        # The link is signed and needs no session. (It is built on PUBLIC_BASE_URL, which
+        # this test server leaves at its default: fetch its path from the real address.)
+        src = thumb.get_attribute("src")
+        path = "/" + src.split("://", 1)[1].split("/", 1)[1]
+        image = page.request.get(server.base + path)
+        assert image.status == 200 and image.headers["content-type"] == "image/png"
+        assert image.body() == png(40, 30)
+
+        _open_ticket_as_agent(desk, server, "arrived broken")
+        timeline = desk.locator("#timeline")
+        expect(timeline.locator(".attachments a")).to_contain_text("rake.png", timeout=20_000)
+        href = timeline.locator(".attachments a").get_attribute("href")
+        served = desk.request.get(server.base + href)
+        assert served.status == 200 and served.headers["content-type"] == "image/png"
+        assert served.body() == png(40, 30)
+    finally:
+        context.close()
+        agent.close()
