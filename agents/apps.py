@@ -6,4 +6,5 @@ class AgentsConfig(AppConfig):
     verbose_name = "Agents"
 
     def ready(self) -> None:
-        from . import live  # noqa: F401  (subscribes to ticket events)
+        # live pushes ticket events to browsers; presence remembers assignments.
+        from . import live, presence  # noqa: F401  (subscribe to ticket events)

@@ -3,14 +3,21 @@
 Every agent socket joins the inbox group; a ticket page also sends
 {"type": "watch", "ticket": id} to join that ticket's group (delivery states).
 Notices carry ids only: the page fetches what changed through permission-checked views.
+
+The socket is also the agent's presence (agents/presence.py): it stamps the
+heartbeat on connect and on every {"type": "ping"}, and clears it on close; the
+agent's other open sockets (their user group) then stamp again at once, so
+closing one tab does not make an agent with another tab look away. Each socket
+joins its user's and teams' groups for "chat" notices (a new chat for them).
 """
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from tickets.access import role_of, visible_tickets
+from tickets.access import role_of, team_ids, visible_tickets
 
-from .live import INBOX_GROUP, ticket_group
+from .live import INBOX_GROUP, team_group, ticket_group, user_group
+from .presence import clear_heartbeat, record_heartbeat
 
 MAX_WATCHED = 20
 
@@ -25,21 +32,39 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4403)
             return
         self.watching: set[int] = set()
-        await self.channel_layer.group_add(INBOX_GROUP, self.channel_name)
+        self.groups_joined = [
+            INBOX_GROUP,
+            user_group(user.pk),
+            *(team_group(team_id) for team_id in await self._team_ids()),
+        ]
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        await database_sync_to_async(record_heartbeat)(user.pk)
 
     async def disconnect(self, code):
         if not hasattr(self, "watching"):
             return
-        await self.channel_layer.group_discard(INBOX_GROUP, self.channel_name)
+        user_id = self.scope["user"].pk
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
         for ticket_id in self.watching:
             await self.channel_layer.group_discard(ticket_group(ticket_id), self.channel_name)
+        await database_sync_to_async(clear_heartbeat)(user_id)
+        await self.channel_layer.group_send(user_group(user_id), {"type": "presence.check"})
+
+    async def presence_check(self, event):
+        """Another socket of this agent closed and cleared the heartbeat: this one is open."""
+        await database_sync_to_async(record_heartbeat)(self.scope["user"].pk)
 
     async def receive_json(self, content, **kwargs):
         if not isinstance(content, dict):
             return
         kind = content.get("type")
-        if kind == "watch":
+        if kind == "ping":
+            await database_sync_to_async(record_heartbeat)(self.scope["user"].pk)
+            await self.send_json({"type": "pong"})
+        elif kind == "watch":
             try:
                 ticket_id = int(content.get("ticket"))
             except (TypeError, ValueError):
@@ -77,6 +102,10 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         ticket = visible_tickets(self.scope["user"]).select_related("inbox").filter(pk=ticket_id)
         for found in ticket[:1]:
             publish_agent_typing(found, self.scope["user"], state)
+
+    @database_sync_to_async
+    def _team_ids(self) -> list[int]:
+        return team_ids(self.scope["user"])
 
     @database_sync_to_async
     def _is_agent(self) -> bool:

@@ -27,6 +27,8 @@ from tickets.models import (
 )
 from tickets.replies import MAX_BODY
 
+from .models import Availability
+
 ANY_STATUS = "any"
 
 VIEW_LABELS = {
@@ -375,6 +377,47 @@ class MergeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["target"].queryset = targets
         self.fields["target"].label_from_instance = lambda t: f"{t.reference} {t.subject}"[:90]
+
+
+class TransferForm(forms.Form):
+    """Hand a chat to another agent or team, with a note for whoever takes it."""
+
+    assignee = AgentChoiceField(
+        label=_("Agent"),
+        queryset=get_user_model().objects.none(),
+        required=False,
+        empty_label=_("Anyone in the team"),
+    )
+    team = forms.ModelChoiceField(
+        label=_("Team"),
+        queryset=Team.objects.all(),
+        required=False,
+        empty_label=_("Keep the team"),
+    )
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, ticket: Ticket, **kwargs):
+        kwargs.setdefault("auto_id", "transfer_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = assignable_agents(ticket).exclude(
+            pk=ticket.assignee_id or 0
+        )
+        self.fields["team"].queryset = Team.objects.order_by("name")
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("assignee") and not data.get("team"):
+            raise forms.ValidationError(_("Choose an agent or a team to transfer to."))
+        return data
+
+
+class AvailabilityForm(forms.Form):
+    availability = forms.ChoiceField(choices=Availability.choices)
 
 
 class SplitForm(forms.Form):

@@ -22,6 +22,35 @@ def ticket_group(ticket_id: int) -> str:
     return f"agents.ticket.{ticket_id}"
 
 
+def user_group(user_id: int) -> str:
+    """Every agent socket of one agent: chat notices, presence re-checks."""
+    return f"agents.user.{user_id}"
+
+
+def team_group(team_id: int) -> str:
+    return f"agents.team.{team_id}"
+
+
+def push_chat(
+    *, ticket_id: int, customer_id: int, assignee_id: int | None, team_id: int | None
+) -> None:
+    """A chat waits for an agent: its assignee's pages, or (unassigned) its team's, say so."""
+    if assignee_id is not None:
+        group = user_group(assignee_id)
+    elif team_id is not None:
+        group = team_group(team_id)
+    else:
+        return
+    notice = {
+        "type": "ticket.notice",
+        "ticket": ticket_id,
+        "customer": customer_id,
+        "kind": "chat",
+        "assigned": assignee_id is not None,
+    }
+    publish(group, notice)
+
+
 def _push(ticket_id: int, customer_id: int, kind: str) -> None:
     # `customer` lets an open ticket page pick up the customer's other tickets too.
     notice = {"type": "ticket.notice", "ticket": ticket_id, "customer": customer_id, "kind": kind}

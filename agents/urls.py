@@ -6,6 +6,7 @@ app_name = "agents"
 urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("language/", views.set_language, name="set_language"),
+    path("availability/", views.availability, name="availability"),
     path("tickets/<int:pk>/", views.ticket_detail, name="ticket"),
     path("tickets/<int:pk>/row/", views.ticket_row, name="ticket_row"),
     path("tickets/<int:pk>/header/", views.ticket_header, name="ticket_header"),
@@ -14,6 +15,7 @@ urlpatterns = [
     path("tickets/<int:pk>/note/", views.ticket_note, name="ticket_note"),
     path("tickets/<int:pk>/update/", views.ticket_update, name="ticket_update"),
     path("tickets/<int:pk>/merge/", views.ticket_merge, name="ticket_merge"),
+    path("tickets/<int:pk>/transfer/", views.ticket_transfer, name="ticket_transfer"),
     path("tickets/<int:pk>/split/", views.ticket_split, name="ticket_split"),
     path(
         "tickets/<int:pk>/messages/<int:message_id>/delivery/",

@@ -29,7 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.formats import date_format
-from django.utils.http import content_disposition_header
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language as django_set_language
@@ -63,6 +63,7 @@ from tickets.timeline import timeline_events, timeline_page
 
 from .forms import (
     VIEW_LABELS,
+    AvailabilityForm,
     InboxFilterForm,
     LanguageForm,
     MergeForm,
@@ -70,9 +71,12 @@ from .forms import (
     ReplyForm,
     SplitForm,
     TicketUpdateForm,
+    TransferForm,
     inbox_choices,
 )
+from .live import push_chat
 from .models import Profile
+from .presence import set_availability
 
 TIMELINE_AFTER_LIMIT = 200
 
@@ -284,6 +288,8 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms) -> dict:
         "update_form": forms.get("update_form") or TicketUpdateForm(ticket=ticket),
         "merge_form": forms.get("merge_form") or MergeForm(targets=merge_targets),
         "has_merge_targets": merge_targets.exists(),
+        "is_chat": ticket.inbox.channel == Channel.WIDGET,
+        "transfer_form": forms.get("transfer_form") or TransferForm(ticket=ticket),
         "composer_tab": forms.get("composer_tab", "reply"),
     }
 
@@ -619,6 +625,58 @@ def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
 
 @agent_required
 @require_POST
+def ticket_transfer(request: HttpRequest, pk: int) -> HttpResponse:
+    """Hand a chat to another agent or team; an internal note says to whom and why."""
+    ticket = _visible_ticket(request, pk)
+    if ticket.inbox.channel != Channel.WIDGET:
+        raise Http404
+    form = TransferForm(request.POST, ticket=ticket)
+    if not form.is_valid():
+        return _rerender_page(request, ticket, transfer_form=form)
+    assignee = form.cleaned_data["assignee"]
+    team = form.cleaned_data["team"]
+    note = form.cleaned_data["note"].strip()
+    # To a team alone: unassigned, so the team's agents pick it up.
+    changes: dict = {"assignee": assignee}
+    if team is not None:
+        changes["team"] = team
+    if assignee is not None and team is not None:
+        target = _("%(agent)s (team %(team)s)") % {
+            "agent": assignee.get_full_name() or assignee.get_username(),
+            "team": team.name,
+        }
+    elif assignee is not None:
+        target = assignee.get_full_name() or assignee.get_username()
+    else:
+        target = _("team %(team)s") % {"team": team.name}
+    if note:
+        text = _("Transferred to %(target)s: %(note)s") % {"target": target, "note": note}
+    else:
+        text = _("Transferred to %(target)s.") % {"target": target}
+    try:
+        with transaction.atomic():
+            changed = update_ticket(ticket=ticket, actor=request.user, **changes)
+            add_note(ticket=ticket, author=request.user, text=text)
+    except (ChangeError, ReplyError) as exc:
+        form.add_error(None, str(exc))
+        return _rerender_page(request, ticket, transfer_form=form)
+    if changed.assignee_id != request.user.pk:
+        transaction.on_commit(
+            lambda: push_chat(
+                ticket_id=changed.pk,
+                customer_id=changed.customer_id,
+                assignee_id=changed.assignee_id,
+                team_id=changed.team_id,
+            )
+        )
+    messages.success(request, _("Transferred to %(target)s.") % {"target": target})
+    if not visible_tickets(request.user).filter(pk=ticket.pk).exists():
+        return redirect("agents:inbox")
+    return _back_to_ticket(ticket)
+
+
+@agent_required
+@require_POST
 def ticket_merge(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = _visible_ticket(request, pk)
     targets = visible_tickets(request.user).filter(
@@ -705,6 +763,25 @@ def _content_type(value: str) -> str:
 
 
 # --- Preferences -----------------------------------------------------------------------
+
+
+@agent_required
+@require_POST
+def availability(request: HttpRequest) -> HttpResponse:
+    """Online (new chats may be assigned to me) or Away: the header toggle."""
+    form = AvailabilityForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse(status=400)
+    profile = set_availability(request.user.pk, form.cleaned_data["availability"])
+    next_url = request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("agents:inbox")
+    if request.htmx:
+        context = {"availability": profile.availability, "next_url": next_url, "changed": True}
+        return render(request, "agents/_availability.html", context)
+    return redirect(next_url)
 
 
 @require_POST

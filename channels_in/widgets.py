@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -23,6 +23,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from agents.live import ticket_group
+from agents.presence import any_agent_online
 from helpdesk.live import publish
 from tickets.delivery import record_delivery
 from tickets.merge import MergeError, link_identity, merge_customers
@@ -35,15 +36,22 @@ from tickets.models import (
     IdentityKind,
     Inbox,
     Message,
+    Team,
     Ticket,
 )
 
 from .adapters.widget import (
     MAX_BODY_CHARS,
+    FileTooLargeError,
+    NoFileError,
+    UploadsDisabledError,
     agent_name,
+    build_upload_payload,
     parse_payload,
     serialize_message,
     sign_visitor,
+    upload_max_bytes,
+    uploads_enabled,
     visitor_groups,
 )
 from .base import Accepted, WebhookError
@@ -157,42 +165,14 @@ def admit_identify(*, visitor: str) -> bool:
 
 # --- agents online -------------------------------------------------------------
 
-# Open agent sockets in this process, and a shared mark of the last time one opened
-# anywhere (several server processes). Approximate: an agent idle for longer than
-# the mark lasts, in another process, counts as away.
-_PRESENCE_KEY = "widget.agents_online"
-_PRESENCE_SECONDS = 15 * 60
-_open_agent_sockets = 0
 
+def agents_online(team: Team | int | None = None) -> bool:
+    """Someone can answer now: an agent set "Online" with a page open (agents/presence.py).
 
-def agents_online() -> bool:
-    return _open_agent_sockets > 0 or bool(cache.get(_PRESENCE_KEY))
-
-
-class AgentPresenceMiddleware:
-    """ASGI middleware around the agent socket: counts the sockets it accepted."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> Any:
-        global _open_agent_sockets
-        accepted = False
-
-        async def counting_send(message: dict) -> None:
-            nonlocal accepted
-            global _open_agent_sockets
-            if message.get("type") == "websocket.accept" and not accepted:
-                accepted = True
-                _open_agent_sockets += 1
-                await cache.aset(_PRESENCE_KEY, True, timeout=_PRESENCE_SECONDS)
-            await send(message)
-
-        try:
-            return await self.app(scope, receive, counting_send)
-        finally:
-            if accepted:
-                _open_agent_sockets -= 1
+    With a team (the inbox's), only that team's agents count; an inbox without a
+    team is answered by anyone.
+    """
+    return any_agent_online(team)
 
 
 def _greeting(value: Any, language: str) -> str:
@@ -213,7 +193,7 @@ def session_frame(inbox: Inbox, visitor: str) -> dict[str, Any]:
             "color": str(config.get("color") or DEFAULT_COLOR),
             "language": inbox.language,
         },
-        "agents_online": agents_online(),
+        "agents_online": agents_online(inbox.team_id),
     }
 
 
@@ -265,6 +245,40 @@ def receive_visitor_message(
         customer_id=result.ticket.customer_id,
         duplicate=stored.duplicate or result.duplicate,
     )
+
+
+def receive_visitor_upload(
+    *,
+    inbox: Inbox,
+    visitor: str,
+    ip: str,
+    client_id: str,
+    upload: IO[bytes] | None,
+    filename: str = "",
+    body: str = "",
+    name: str = "",
+) -> Received:
+    """Check a visitor's file and store it as a message's attachment, once per client id.
+
+    Refused with nothing stored: UploadsDisabledError (the inbox takes no files),
+    NoFileError, FileTooLargeError (over the inbox's upload limit),
+    UnsupportedTypeError (the bytes are not an allowed picture or a PDF), and
+    whatever receive_visitor_message refuses (rate limit, client id, body).
+    """
+    if not uploads_enabled(inbox):
+        raise UploadsDisabledError("this chat takes no files")
+    if upload is None:
+        raise NoFileError("'file' is required")
+    limit = upload_max_bytes(inbox)
+    content = upload.read(limit + 1)
+    if len(content) > limit:
+        raise FileTooLargeError(f"the file is larger than {limit} bytes")
+    if not content:
+        raise NoFileError("the file is empty")
+    raw = build_upload_payload(
+        client_id=client_id, body=body, name=name, filename=filename, content=content
+    )
+    return receive_visitor_message(inbox=inbox, visitor=visitor, ip=ip, raw=raw)
 
 
 def visitor_customer_id(visitor: str) -> int | None:

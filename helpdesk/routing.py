@@ -11,14 +11,11 @@ from django.urls import path
 
 from agents.consumers import AgentConsumer
 from channels_in.widget_consumer import WidgetConsumer
-from channels_in.widgets import AgentPresenceMiddleware
 
 websocket_urlpatterns = [
     path(
         "ws/agent/",
-        AllowedHostsOriginValidator(
-            AuthMiddlewareStack(AgentPresenceMiddleware(AgentConsumer.as_asgi()))
-        ),
+        AllowedHostsOriginValidator(AuthMiddlewareStack(AgentConsumer.as_asgi())),
     ),
     path("ws/widget/<str:key>/", WidgetConsumer.as_asgi()),
 ]

@@ -400,6 +400,9 @@ def ui_strings() -> dict[str, str]:
         "deliveryChanged": _("Delivery state: %(state)s"),
         "requestFailed": _("That did not work. Reload the page and try again."),
         "customerTyping": _("%(name)s is typing…"),
+        "newChat": _("(%(count)s) New chat – %(title)s"),
+        "chatAssigned": _("A new chat was assigned to you."),
+        "chatWaiting": _("A new chat is waiting in your team's queue."),
     }
 
 

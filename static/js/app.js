@@ -68,7 +68,89 @@
     if (window.htmx) window.htmx.process(element);
   }
 
+  // --- New chats: a flashing title and a short sound ---------------------------------
+
+  // Browsers let a page play sound only after the person interacted with it: until
+  // then a new chat flashes the title only.
+  const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+  let audio = null;
+  let interacted = false;
+  function noteInteraction() {
+    interacted = true;
+    window.removeEventListener("pointerdown", noteInteraction, true);
+    window.removeEventListener("keydown", noteInteraction, true);
+  }
+  window.addEventListener("pointerdown", noteInteraction, true);
+  window.addEventListener("keydown", noteInteraction, true);
+
+  function chime() {
+    const Context = window.AudioContext || window.webkitAudioContext;
+    if (!interacted || !Context) return;
+    try {
+      audio = audio || new Context();
+      if (audio.state === "suspended") audio.resume();
+      const start = audio.currentTime + 0.01;
+      [880, 1320].forEach((frequency, index) => {
+        const tone = audio.createOscillator();
+        const gain = audio.createGain();
+        const at = start + index * 0.16;
+        tone.type = "sine";
+        tone.frequency.value = frequency;
+        gain.gain.setValueAtTime(0.0001, at);
+        gain.gain.exponentialRampToValueAtTime(0.2, at + 0.02);
+        gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.15);
+        tone.connect(gain).connect(audio.destination);
+        tone.start(at);
+        tone.stop(at + 0.16);
+      });
+    } catch (error) {
+      console.warn("no sound:", error);
+    }
+  }
+
+  const quietTitle = document.title;
+  let unseenChats = 0;
+  let flashTimer = null;
+  function stopFlash() {
+    window.clearInterval(flashTimer);
+    flashTimer = null;
+    unseenChats = 0;
+    document.title = quietTitle;
+  }
+  window.addEventListener("focus", stopFlash);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && document.hasFocus()) stopFlash();
+  });
+
+  function notifyChat(notice) {
+    announce(notice.assigned ? strings.chatAssigned : strings.chatWaiting);
+    chime();
+    if (document.hasFocus()) return;
+    unseenChats += 1;
+    const alert = format(strings.newChat || "(%(count)s) New chat – %(title)s", {
+      count: unseenChats,
+      title: quietTitle,
+    });
+    document.title = alert;
+    // The title blinks until the page gets focus; with reduced motion it just stays.
+    if (flashTimer || reducedMotion.matches) return;
+    let on = true;
+    flashTimer = window.setInterval(() => {
+      on = !on;
+      document.title = on
+        ? format(strings.newChat || "(%(count)s) New chat – %(title)s", {
+            count: unseenChats,
+            title: quietTitle,
+          })
+        : quietTitle;
+    }, 1200);
+  }
+
   // --- The socket -------------------------------------------------------------------
+
+  // The socket is the agent's presence for chats: a ping keeps it fresh (the server
+  // counts an agent as gone 90 s after the last one).
+  const PING_MS = 45000;
 
   function openSocket(handlers) {
     const scheme = window.location.protocol === "https:" ? "wss" : "ws";
@@ -80,7 +162,11 @@
 
     function connect() {
       socket = new WebSocket(url);
+      let pinger = null;
       socket.addEventListener("open", () => {
+        pinger = window.setInterval(() => {
+          if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "ping" }));
+        }, PING_MS);
         delay = 1000;
         body.dataset.live = "on";
         if (banner) banner.hidden = true;
@@ -94,10 +180,12 @@
         } catch (error) {
           return;
         }
-        if (data.type === "notice") handlers.notice(data);
+        if (data.type === "notice" && data.kind === "chat") notifyChat(data);
+        else if (data.type === "notice") handlers.notice(data);
         else if (handlers.other) handlers.other(data);
       });
       socket.addEventListener("close", (event) => {
+        window.clearInterval(pinger);
         body.dataset.live = "off";
         if (event.code === 4401 || event.code === 4403) return; // not allowed: do not hammer
         if (banner && opened) {
@@ -575,5 +663,9 @@
   });
 
   if (page === "inbox") initInbox();
-  if (page === "ticket") initTicket();
+  else if (page === "ticket") initTicket();
+  else if (document.getElementById("availability")) {
+    // Any other agent page still keeps the agent present and hears of new chats.
+    openSocket({ open() {}, notice() {} });
+  }
 })();

@@ -19,9 +19,9 @@ from django.conf import settings
 from django.core.cache import cache
 
 from agents.consumers import AgentConsumer
+from agents.models import Profile
 from channels_in.adapters.widget import sign_visitor
 from channels_in.widgets import (
-    AgentPresenceMiddleware,
     agents_online,
     normalize_origin,
     publish_agent_read,
@@ -51,7 +51,7 @@ class Socket(ApplicationCommunicator):
         }
         if user is not None:
             scope["user"] = user
-            app = AgentPresenceMiddleware(AgentConsumer.as_asgi())
+            app = AgentConsumer.as_asgi()
         else:
             app = URLRouter(websocket_urlpatterns)
         super().__init__(app, scope)
@@ -211,6 +211,7 @@ def test_the_visitor_sees_seen_when_an_agent_opens_the_chat(chat, agent, client,
 @pytest.mark.django_db(transaction=True)
 def test_it_reports_agents_online_while_an_agent_socket_is_open(chat, agent):
     cache.clear()
+    Profile.objects.filter(user=agent).update(availability="online")
 
     async def scenario():
         visitor = _visitor_socket(chat)
