@@ -10,7 +10,6 @@ so every form also works without JavaScript.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import formataddr
@@ -23,7 +22,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Prefetch, prefetch_related_objects
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -41,6 +40,7 @@ from channels_in.widgets import publish_agent_read
 from tickets.access import role_of, visible_tickets
 from tickets.changes import ChangeError, update_ticket
 from tickets.delivery import record_delivery
+from tickets.files import attachment_response
 from tickets.listing import SORTS, VIEWS, filtered_tickets, list_tickets
 from tickets.merge import MergeError, merge_tickets, split_ticket
 from tickets.models import (
@@ -738,28 +738,8 @@ def attachment(request: HttpRequest, pk: int, attachment_id: int) -> HttpRespons
     )
     if not visible_tickets(request.user).filter(pk=item.message.ticket_id).exists():
         raise Http404
-    content_type = _content_type(item.content_type)
-    # Pictures show in the message (cid: images, a click on one); anything else,
-    # SVG included (it can carry script), is only ever downloaded.
-    inline = content_type.startswith("image/") and "svg" not in content_type
-    response = FileResponse(
-        item.file.open("rb"),
-        as_attachment=not inline,
-        filename=item.filename,
-        content_type=content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
-    return response
-
-
-_CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
-
-
-def _content_type(value: str) -> str:
-    """A stored (sender-given) content type, reduced to a plain `type/subtype`."""
-    bare = (value or "").split(";", 1)[0].strip().lower()
-    return bare if _CONTENT_TYPE.match(bare) else "application/octet-stream"
+    # Pictures show in the message (cid: images, a click on one); the rest downloads.
+    return attachment_response(item, csp="default-src 'none'; img-src 'self'; sandbox")
 
 
 # --- Preferences -----------------------------------------------------------------------

@@ -11,13 +11,12 @@ Customers' sites call these cross-origin: only the inbox's allowed origins
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import get_object_or_404
 from django.utils import translation
@@ -25,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from tickets.files import attachment_response
 from tickets.models import Attachment, IdentityKind, Inbox
 
 from .adapters.widget import (
@@ -198,9 +198,6 @@ def _history(request: HttpRequest, inbox: Inbox) -> JsonResponse:
     return JsonResponse({"messages": rows})
 
 
-_CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
-
-
 @require_GET
 def attachment(request: HttpRequest, key: str, token: str) -> HttpResponse:
     """A file of the visitor's conversation, by the signed link its message carries."""
@@ -216,17 +213,5 @@ def attachment(request: HttpRequest, key: str, token: str) -> HttpResponse:
         ).distinct(),
         pk=attachment_id,
     )
-    content_type = item.content_type.lower()
-    if not _CONTENT_TYPE.match(content_type):
-        content_type = "application/octet-stream"
-    # Pictures may show in the chat; anything else, SVG included, is only downloaded.
-    inline = content_type.startswith("image/") and "svg" not in content_type
-    response = FileResponse(
-        item.file.open("rb"),
-        as_attachment=not inline,
-        filename=item.filename,
-        content_type=content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    # Pictures may show in the chat; the rest, SVG included, is only downloaded.
+    return attachment_response(item)
