@@ -18,6 +18,11 @@ urlpatterns = [
     path("tickets/<int:pk>/transfer/", views.ticket_transfer, name="ticket_transfer"),
     path("tickets/<int:pk>/split/", views.ticket_split, name="ticket_split"),
     path(
+        "tickets/<int:pk>/confirm-claim/",
+        views.ticket_confirm_claim,
+        name="ticket_confirm_claim",
+    ),
+    path(
         "tickets/<int:pk>/messages/<int:message_id>/delivery/",
         views.message_delivery,
         name="message_delivery",

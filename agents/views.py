@@ -42,7 +42,7 @@ from tickets.changes import ChangeError, update_ticket
 from tickets.delivery import record_delivery
 from tickets.files import attachment_response
 from tickets.listing import SORTS, VIEWS, filtered_tickets, list_tickets
-from tickets.merge import MergeError, merge_tickets, split_ticket
+from tickets.merge import MergeError, link_identity, merge_customers, merge_tickets, split_ticket
 from tickets.models import (
     Attachment,
     Channel,
@@ -281,7 +281,10 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms) -> dict:
         "identities": identities,
         "participants": _participants(ticket),
         "refused": _refused_thread(user, ticket),
-        "attributes": sorted((customer.attributes or {}).items()),
+        "attributes": sorted(
+            (k, v) for k, v in (customer.attributes or {}).items() if k != CLAIMED_EMAIL
+        ),
+        "claimed_email": (customer.attributes or {}).get(CLAIMED_EMAIL, ""),
         "other_tickets": other_tickets,
         "reply_form": forms.get("reply_form") or ReplyForm(ticket=ticket),
         "note_form": forms.get("note_form") or NoteForm(),
@@ -697,6 +700,56 @@ def ticket_merge(request: HttpRequest, pk: int) -> HttpResponse:
         % {"source": ticket.reference, "target": target.reference},
     )
     return redirect("agents:ticket", pk=target.pk)
+
+
+# What a chat visitor typed as their email, unverified (channels_in.widgets).
+CLAIMED_EMAIL = "claimed_email"
+
+
+@agent_required
+@require_POST
+def ticket_confirm_claim(request: HttpRequest, pk: int) -> HttpResponse:
+    """The agent vouches that the visitor is who they said (the email they typed).
+
+    The customer who owns that address, if any, takes the visitor in (merge);
+    otherwise the address becomes the visitor's own, verified.
+    """
+    ticket = _visible_ticket(request, pk)
+    customer = ticket.customer
+    email = str((customer.attributes or {}).get(CLAIMED_EMAIL) or "")
+    if not email:
+        messages.error(request, _("This customer has not said who they are."))
+        return _back_to_ticket(ticket)
+    owner = (
+        Identity.objects.filter(kind=IdentityKind.EMAIL, value=Identity.normalize("email", email))
+        .select_related("customer")
+        .first()
+    )
+    try:
+        with transaction.atomic():
+            attributes = {k: v for k, v in customer.attributes.items() if k != CLAIMED_EMAIL}
+            Customer.objects.filter(pk=customer.pk).update(attributes=attributes)
+            customer.refresh_from_db()
+            if owner is not None and owner.customer_id != customer.pk:
+                target = owner.customer.live()
+                merge_customers(source=customer, target=target, actor=request.user)
+                done = _("Confirmed: the chat now belongs to %(name)s.") % {
+                    "name": target.display_name
+                }
+            else:
+                link_identity(
+                    customer=customer,
+                    kind=IdentityKind.EMAIL,
+                    value=email,
+                    verified=True,
+                    actor=request.user,
+                )
+                done = _("Confirmed: %(email)s is this customer's address.") % {"email": email}
+    except MergeError as exc:
+        messages.error(request, str(exc))
+        return _back_to_ticket(ticket)
+    messages.success(request, done)
+    return _back_to_ticket(ticket)
 
 
 @agent_required
