@@ -6,12 +6,16 @@ start `manage.py serve` as a subprocess on a SQLite file of its own.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -53,3 +57,46 @@ def wait_until_up(base: str, process: subprocess.Popen, log: Path) -> None:
             pass
         time.sleep(0.2)
     pytest.fail(f"the server did not come up:\n{log.read_text(errors='replace')[-4000:]}")
+
+
+def server_env(tmp: Path, **extra: str) -> dict:
+    """The environment of a test server: its own SQLite file and the embedded topology,
+    whatever the suite itself runs on."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
+        "MEDIA_ROOT": str(tmp / "media"),
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "PYTHONUNBUFFERED": "1",
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+    for name in ("REDIS_URL", "CELERY_TASK_ALWAYS_EAGER", "DJANGO_SETTINGS_MODULE"):
+        env.pop(name, None)
+    return env
+
+
+@contextmanager
+def serving(env: dict, port: int, log: Path) -> Iterator[subprocess.Popen]:
+    """`manage.py serve` on the port until the block ends; the whole process group is stopped."""
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: we stop all of it
+        )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}", process, log)
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)

@@ -11,11 +11,7 @@ server loaded with `manage.py seed_demo`, as a customer sees the product.
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -28,7 +24,7 @@ import pytest
 
 from tests.servers import free_port as _free_port
 from tests.servers import manage as _manage
-from tests.servers import wait_until_up as _wait_until_up
+from tests.servers import server_env, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -81,46 +77,16 @@ def _running_server(tmp: Path, extra_env: dict | None = None) -> Iterator[Server
     """A migrated database of its own and `manage.py serve` on a free port, stopped afterwards."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is not installed: run `make test`, which installs it")
-    env = {
-        **os.environ,
-        # Its own database and the embedded topology, whatever the suite runs on.
-        "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
-        "MEDIA_ROOT": str(tmp / "media"),
-        "DEBUG": "false",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "PYTHONUNBUFFERED": "1",
-        "LOG_LEVEL": "WARNING",
-        **(extra_env or {}),
-    }
-    for name in ("REDIS_URL", "CELERY_TASK_ALWAYS_EAGER", "DJANGO_SETTINGS_MODULE"):
-        env.pop(name, None)
+    env = server_env(tmp, **(extra_env or {}))
     # Catalogs are compiled at install; compile here too so a bare `pytest` sees pl/cs.
     _manage(env, "compilemessages", "-v0", "--ignore=.venv")
     _manage(env, "migrate", "--no-input", "-v0")
-
     port = _free_port()
     log = tmp / "server.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: we stop all of it
-        )
-    base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(base, process, log)
-        yield Server(base=base, env=env, log=log)
+        with serving(env, port, log):
+            yield Server(base=f"http://127.0.0.1:{port}", env=env, log=log)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
         print(f"--- server log ---\n{log.read_text(errors='replace')[-4000:]}")
 
 

@@ -10,10 +10,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -28,7 +24,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from tests.servers import free_port as _free_port
 from tests.servers import manage as _manage
-from tests.servers import wait_until_up as _wait_until_up
+from tests.servers import server_env, serving
 
 ROOT = Path(__file__).resolve().parents[3]
 SITE = "https://shop.example"
@@ -147,19 +143,7 @@ def widget_server(tmp_path_factory) -> Iterator[WidgetServer]:
     tmp = tmp_path_factory.mktemp("widget")
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        # Its own database and the embedded topology, whatever the suite runs on.
-        "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
-        "MEDIA_ROOT": str(tmp / "media"),
-        "PUBLIC_BASE_URL": base,
-        "DEBUG": "false",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "PYTHONUNBUFFERED": "1",
-        "LOG_LEVEL": "WARNING",
-    }
-    for name in ("REDIS_URL", "CELERY_TASK_ALWAYS_EAGER", "DJANGO_SETTINGS_MODULE"):
-        env.pop(name, None)
+    env = server_env(tmp, PUBLIC_BASE_URL=base)
     _manage(env, "migrate", "--no-input", "-v0")
     admin = json.loads(
         _manage(
@@ -175,42 +159,26 @@ def widget_server(tmp_path_factory) -> Iterator[WidgetServer]:
         )  # fmt: skip
     )
     log = tmp / "server.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: we stop all of it
-        )
     server = WidgetServer(base=base, env=env, log=log, token=admin["api_token"])
     try:
-        _wait_until_up(base, process, log)
-        inbox = server.api(
-            "POST",
-            "inboxes/",
-            {
-                "channel": "widget",
-                "name": "Web chat",
-                "config": {
-                    "allowed_origins": [SITE, "https://www.shop.example"],
-                    "greeting": "Hi! How can we help?",
-                    "color": "#0a7d5a",
+        with serving(env, port, log):
+            inbox = server.api(
+                "POST",
+                "inboxes/",
+                {
+                    "channel": "widget",
+                    "name": "Web chat",
+                    "config": {
+                        "allowed_origins": [SITE, "https://www.shop.example"],
+                        "greeting": "Hi! How can we help?",
+                        "color": "#0a7d5a",
+                    },
                 },
-            },
-        )
-        server.key, server.identity_secret = inbox["key"], inbox["secrets"]["identity_secret"]
-        server.test_inbox = server.api("POST", "inboxes/", {"channel": "test", "name": "Phone"})[
-            "id"
-        ]
-        yield server
+            )
+            server.key, server.identity_secret = inbox["key"], inbox["secrets"]["identity_secret"]
+            server.test_inbox = server.api(
+                "POST", "inboxes/", {"channel": "test", "name": "Phone"}
+            )["id"]
+            yield server
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
         print(f"--- server log ---\n{server.log_tail()}")
