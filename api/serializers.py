@@ -18,6 +18,7 @@ from rest_framework import serializers
 from channels_in.inboxes import GIVEN_SECRET_NAMES, SECRET_NAMES, webhook_path
 from tickets.access import ROLES
 from tickets.changes import MAX_TAGS
+from tickets.hours import CalendarError, parse_calendar
 from tickets.listing import SORTS, VIEWS
 from tickets.models import (
     Attachment,
@@ -477,6 +478,15 @@ class InboxCreateSerializer(StrictSerializer):
         default=dict,
         help_text="The provider's own secrets (e.g. Twilio's auth_token); others are generated.",
     )
+
+    def validate_config(self, config: dict) -> dict:
+        # A calendar is checked when saved, not when a customer is waiting.
+        if config.get("business_hours") is not None:
+            try:
+                parse_calendar(config["business_hours"])
+            except CalendarError as exc:
+                raise serializers.ValidationError(f"business_hours: {exc}") from None
+        return config
 
     def validate(self, attrs):
         allowed = SECRET_NAMES[attrs["channel"]] + GIVEN_SECRET_NAMES.get(attrs["channel"], ())
