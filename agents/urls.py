@@ -1,12 +1,15 @@
 from django.urls import path
 
-from . import views
+from . import chats, views
 
 app_name = "agents"
 urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("language/", views.set_language, name="set_language"),
     path("availability/", views.availability, name="availability"),
+    path("chats/", chats.chats, name="chats"),
+    path("chats/list/", chats.chat_list, name="chat_list"),
+    path("chats/<int:pk>/take/", chats.chat_take, name="chat_take"),
     path("tickets/<int:pk>/", views.ticket_detail, name="ticket"),
     path("tickets/<int:pk>/row/", views.ticket_row, name="ticket_row"),
     path("tickets/<int:pk>/header/", views.ticket_header, name="ticket_header"),

@@ -122,8 +122,9 @@
     if (document.visibilityState === "visible" && document.hasFocus()) stopFlash();
   });
 
-  function notifyChat(notice) {
-    announce(notice.assigned ? strings.chatAssigned : strings.chatWaiting);
+  // `quiet`: the page says which chat arrived itself (the chats list names it).
+  function notifyChat(notice, quiet) {
+    if (!quiet) announce(notice.assigned ? strings.chatAssigned : strings.chatWaiting);
     chime();
     if (document.hasFocus()) return;
     unseenChats += 1;
@@ -180,8 +181,10 @@
         } catch (error) {
           return;
         }
-        if (data.type === "notice" && data.kind === "chat") notifyChat(data);
-        else if (data.type === "notice") handlers.notice(data);
+        if (data.type === "notice" && data.kind === "chat") {
+          notifyChat(data, Boolean(handlers.chat));
+          if (handlers.chat) handlers.chat(data);
+        } else if (data.type === "notice") handlers.notice(data);
         else if (handlers.other) handlers.other(data);
       });
       socket.addEventListener("close", (event) => {
@@ -279,11 +282,17 @@
     });
   }
 
-  // --- Ticket -----------------------------------------------------------------------
+  // --- A conversation: the ticket page's, or a chat open beside the chats list ------
 
-  function initTicket() {
-    const ticketId = String(body.dataset.ticketId);
-    const customerId = String(body.dataset.customerId || "");
+  // Live behaviour for a conversation's markup (timeline, typing, composer). The
+  // ticket page mounts it once; the chats page mounts one chat after another, so
+  // every listener goes away with `signal` and nothing leaks from one chat to the next.
+  function mountConversation(config) {
+    const ticketId = String(config.ticketId);
+    const customerId = String(config.customerId || "");
+    const signal = config.signal;
+    const listen = { signal };
+    const afterHeader = config.afterHeader || (() => {});
     const timeline = document.getElementById("timeline");
     const scroller = document.getElementById("timeline-scroller");
 
@@ -320,9 +329,10 @@
     }
 
     async function refreshTimeline() {
-      const url = body.dataset.timelineUrl + "?after=" + lastEventId();
+      if (signal && signal.aborted) return;
+      const url = config.timelineUrl + "?after=" + lastEventId();
       const { fragment } = await fetchFragment(url);
-      if (!fragment) return;
+      if (!fragment || (signal && signal.aborted)) return;
       const items = Array.from(fragment.children).filter((element) => element.tagName === "LI");
       if (!items.length) return;
       const stick = nearBottom();
@@ -336,19 +346,23 @@
     }
 
     async function refreshHeader() {
-      const { fragment } = await fetchFragment(body.dataset.headerUrl);
+      if (signal && signal.aborted) return;
+      const { fragment } = await fetchFragment(config.headerUrl);
       const fresh = fragment && fragment.querySelector("#ticket-header");
       const current = document.getElementById("ticket-header");
-      if (fresh && current) current.replaceWith(fresh);
+      if (fresh && current && !(signal && signal.aborted)) {
+        current.replaceWith(fresh);
+        afterHeader(fresh);
+      }
     }
 
     async function updateDelivery(messageId) {
       const current = document.getElementById("delivery-" + messageId);
       if (!current) return refreshTimeline();
-      const url = body.dataset.deliveryUrl.replace("/messages/0/", "/messages/" + messageId + "/");
+      const url = config.deliveryUrl.replace("/messages/0/", "/messages/" + messageId + "/");
       const { fragment } = await fetchFragment(url);
       const fresh = fragment && fragment.querySelector(".delivery");
-      if (!fresh) return;
+      if (!fresh || !current.isConnected) return;
       // What the agent can do about it (the reason, "Retry") sits under the message.
       const problem = fragment.querySelector("#delivery-problem-" + messageId);
       const currentProblem = document.getElementById("delivery-problem-" + messageId);
@@ -393,46 +407,18 @@
         sendTyping(false);
         lastTypingSent = 0;
       }, 4000);
-    });
+    }, listen);
     document.addEventListener("submit", (event) => {
       if (event.target && event.target.id === "reply-form") {
         window.clearTimeout(typingIdle);
         sendTyping(false);
         lastTypingSent = 0;
       }
-    });
-
-    openSocket({
-      open(socket, reconnected) {
-        agentSocket = socket;
-        socket.send(JSON.stringify({ type: "watch", ticket: Number(ticketId) }));
-        if (reconnected) {
-          enqueue(refreshTimeline);
-          enqueue(refreshHeader);
-        }
-      },
-      other(data) {
-        if (data.type === "watching") body.dataset.watching = String(data.ticket);
-      },
-      notice(notice) {
-        const here = String(notice.ticket) === ticketId;
-        if (here && notice.kind === "typing") {
-          showCustomerTyping(Boolean(notice.state));
-        } else if (here && notice.kind === "delivery") {
-          enqueue(() => updateDelivery(notice.message));
-        } else if (here) {
-          enqueue(refreshTimeline);
-          if (notice.kind !== "note") enqueue(refreshHeader);
-        } else if (customerId && String(notice.customer) === customerId) {
-          // Another ticket of the same customer: its events join the timeline, folded.
-          enqueue(refreshTimeline);
-        }
-      },
-    });
+    }, listen);
 
     // Our own replies, notes and changes: the server says what to refresh.
-    body.addEventListener("timeline-refresh", () => enqueue(refreshTimeline));
-    body.addEventListener("ticket-changed", () => enqueue(refreshHeader));
+    body.addEventListener("timeline-refresh", () => enqueue(refreshTimeline), listen);
+    body.addEventListener("ticket-changed", () => enqueue(refreshHeader), listen);
 
     // Composer tabs (reply / internal note).
     const tabs = Array.from(document.querySelectorAll(".composer-tabs [role=tab]"));
@@ -449,19 +435,20 @@
       }
     }
     tabs.forEach((tab, index) => {
-      tab.addEventListener("click", () => selectTab(tab, true));
+      tab.addEventListener("click", () => selectTab(tab, true), listen);
       tab.addEventListener("keydown", (event) => {
         if (event.key !== "ArrowRight" && event.key !== "ArrowLeft") return;
         const next = tabs[(index + (event.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
         selectTab(next, false);
         next.focus();
         event.preventDefault();
-      });
+      }, listen);
     });
-    window.helpdeskFocusComposer = (which) => {
+    const focusComposer = (which) => {
       const tab = document.getElementById(which === "note" ? "tab-note" : "tab-reply");
       if (tab) selectTab(tab, true);
     };
+    window.helpdeskFocusComposer = focusComposer;
 
     // Splitting: the checkboxes show while the split panel is open.
     const splitDetails = document.getElementById("split-details");
@@ -473,11 +460,11 @@
     if (splitDetails) {
       splitDetails.addEventListener("toggle", () => {
         body.classList.toggle("splitting", splitDetails.open);
-      });
+      }, listen);
     }
     document.addEventListener("change", (event) => {
       if (event.target.matches('input[form="split-form"]')) updateSplitCount();
-    });
+    }, listen);
 
     // Files go out by email only: the file picker shows while email is the chosen channel.
     function syncFilePicker() {
@@ -491,10 +478,10 @@
     syncFilePicker();
     document.addEventListener("change", (event) => {
       if (event.target.id === "reply_channel") syncFilePicker();
-    });
+    }, listen);
     document.addEventListener("htmx:afterSettle", (event) => {
       if (event.detail.elt && event.detail.elt.id === "reply-form") syncFilePicker();
-    });
+    }, listen);
 
     // After a reply or note is sent (or refused), put the agent back in the editor.
     document.addEventListener("htmx:afterSettle", (event) => {
@@ -505,7 +492,358 @@
       const errors = form.querySelector(".form-errors");
       if (errors) errors.focus();
       else if (id !== "properties-form") form.querySelector("textarea").focus();
+    }, listen);
+
+    if (signal) {
+      signal.addEventListener("abort", () => {
+        window.clearTimeout(typingTimer);
+        window.clearTimeout(typingIdle);
+        if (lastTypingSent) sendTyping(false);
+        if (agentSocket && agentSocket.readyState === WebSocket.OPEN) {
+          agentSocket.send(JSON.stringify({ type: "unwatch", ticket: Number(ticketId) }));
+        }
+        if (window.helpdeskFocusComposer === focusComposer) delete window.helpdeskFocusComposer;
+        body.classList.remove("splitting");
+        delete body.dataset.watching;
+      });
+    }
+
+    // The socket's side: the page's one socket hands over what concerns this conversation.
+    return {
+      ticketId,
+      opened(socket, reconnected) {
+        agentSocket = socket;
+        socket.send(JSON.stringify({ type: "watch", ticket: Number(ticketId) }));
+        if (reconnected) {
+          enqueue(refreshTimeline);
+          enqueue(refreshHeader);
+        }
+      },
+      other(data) {
+        if (data.type === "watching" && String(data.ticket) === ticketId) {
+          body.dataset.watching = String(data.ticket);
+        }
+      },
+      notice(notice) {
+        const here = String(notice.ticket) === ticketId;
+        if (here && notice.kind === "typing") {
+          showCustomerTyping(Boolean(notice.state));
+        } else if (here && notice.kind === "delivery") {
+          enqueue(() => updateDelivery(notice.message));
+        } else if (here) {
+          enqueue(refreshTimeline);
+          if (notice.kind !== "note") enqueue(refreshHeader);
+        } else if (customerId && String(notice.customer) === customerId) {
+          // Another ticket of the same customer: its events join the timeline, folded.
+          enqueue(refreshTimeline);
+        }
+      },
+    };
+  }
+
+  // --- Ticket -----------------------------------------------------------------------
+
+  function initTicket() {
+    const conversation = mountConversation({
+      ticketId: body.dataset.ticketId,
+      customerId: body.dataset.customerId,
+      timelineUrl: body.dataset.timelineUrl,
+      headerUrl: body.dataset.headerUrl,
+      deliveryUrl: body.dataset.deliveryUrl,
     });
+    openSocket({
+      open: (socket, reconnected) => conversation.opened(socket, reconnected),
+      other: (data) => conversation.other(data),
+      notice: (notice) => conversation.notice(notice),
+    });
+  }
+
+  // --- Live chats -------------------------------------------------------------------
+
+  // The list of chats (waiting, mine, others) is fetched whole on every notice about a
+  // chat: it costs the server the same few queries however long it is. On wide screens
+  // a chat picked from the list opens beside it: the ticket page's own conversation,
+  // fetched through the ticket view and given the same live behaviour as there.
+  function initChats() {
+    const lists = document.getElementById("chat-lists");
+    const pane = document.getElementById("chat-pane");
+    const chatStrings = readJSON("chat-strings");
+    const wide = window.matchMedia("(min-width: 1000px)");
+    let socket = null;
+    let current = null; // { id, controller, conversation }
+
+    function failed(error) {
+      console.warn("opening the chat failed:", error);
+      showPaneMessage(strings.requestFailed);
+    }
+
+    function ticketUrl(id) {
+      return body.dataset.ticketUrl.replace("/tickets/0/", "/tickets/" + id + "/");
+    }
+    function rowOf(id) {
+      return document.getElementById("chat-" + id);
+    }
+
+    function snapshot() {
+      const rows = new Map();
+      lists.querySelectorAll(".chat-row").forEach((row) => {
+        rows.set(row.dataset.ticketId, {
+          section: row.dataset.section,
+          version: row.dataset.version,
+          customerAt: Number(row.dataset.customerAt) || 0,
+        });
+      });
+      return rows;
+    }
+
+    function markSelected() {
+      lists.querySelectorAll(".chat-row").forEach((row) => {
+        const selected = Boolean(current) && row.dataset.ticketId === current.id;
+        row.classList.toggle("is-selected", selected);
+        const link = row.querySelector(".chat-link");
+        if (selected) link.setAttribute("aria-current", "true");
+        else link.removeAttribute("aria-current");
+      });
+    }
+
+    function updateCount() {
+      const board = document.getElementById("chat-board");
+      const badge = document.getElementById("nav-chats-count");
+      if (!board || !badge) return;
+      const waiting = Number(board.dataset.waiting) || 0;
+      badge.querySelector("[data-count]").textContent = String(waiting);
+      badge.hidden = !waiting;
+    }
+
+    async function refreshList() {
+      const url = body.dataset.listUrl + (current ? "?chat=" + encodeURIComponent(current.id) : "");
+      const { fragment } = await fetchFragment(url);
+      const board = fragment && fragment.querySelector("#chat-board");
+      if (!board) return;
+      const before = snapshot();
+      const focused = document.activeElement;
+      const focusedRow = lists.contains(focused) && focused.closest(".chat-row");
+      const focusedId = focusedRow ? focusedRow.dataset.ticketId : null;
+      const focusedToggle = lists.contains(focused) && focused.matches('[form="availability"]');
+      const scrollTop = lists.scrollTop;
+      document.getElementById("chat-board").replaceWith(board);
+      processHtmx(board);
+      lists.scrollTop = scrollTop;
+      markSelected();
+      updateCount();
+      syncPaneBar();
+      if (focusedId && rowOf(focusedId)) {
+        rowOf(focusedId).querySelector(".chat-link").focus({ preventScroll: true });
+      } else if (focusedToggle) {
+        const toggle = board.querySelector('[form="availability"]');
+        if (toggle) toggle.focus({ preventScroll: true });
+      }
+      // What changed: new chats and new messages flash, and are said aloud.
+      const said = [];
+      board.querySelectorAll(".chat-row").forEach((row) => {
+        const id = row.dataset.ticketId;
+        const was = before.get(id);
+        const name = row.dataset.name;
+        const selected = current && current.id === id;
+        if (!was) {
+          markFresh(row);
+          if (row.dataset.section === "waiting") said.push(format(chatStrings.waiting, { name }));
+          else if (row.dataset.section === "mine") said.push(format(chatStrings.mine, { name }));
+        } else if (was.version !== row.dataset.version || was.section !== row.dataset.section) {
+          markFresh(row);
+          const wrote = (Number(row.dataset.customerAt) || 0) > was.customerAt;
+          // The open chat reads its news out itself (its timeline, its header).
+          if (selected) return;
+          if (row.dataset.section === "mine" && was.section !== "mine") {
+            said.push(format(chatStrings.mine, { name })); // transferred to me
+          } else if (wrote && row.dataset.section !== "others") {
+            said.push(format(chatStrings.message, { name }));
+          }
+        }
+      });
+      if (said.length) announce(said.join(". "));
+    }
+
+    // Notices come in bursts (a message is a "message" and a "changed"): one fetch
+    // at a time, and at most one more queued behind it.
+    let listQueued = false;
+    function requestList() {
+      if (listQueued) return;
+      listQueued = true;
+      enqueue(() => {
+        listQueued = false;
+        return refreshList();
+      });
+    }
+
+    // "2 minutes ago" grows old on a page kept open all day.
+    window.setInterval(() => {
+      if (document.visibilityState === "visible") requestList();
+    }, 60000);
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") requestList();
+    });
+    body.addEventListener("chats-refresh", requestList);
+    // Going online or away from the empty list's button: the list says the new state.
+    document.addEventListener("htmx:afterSwap", (event) => {
+      if (event.detail.elt && event.detail.elt.id === "availability") requestList();
+    });
+
+    // --- The chat beside the list ---
+
+    function demoteHeading(header) {
+      // The page's heading is "Live chats"; the chat's title is a level below.
+      const title = header && header.querySelector("h1");
+      if (!title) return;
+      const heading = document.createElement("h2");
+      Array.from(title.attributes).forEach((attribute) => heading.setAttribute(attribute.name, attribute.value));
+      heading.tabIndex = -1;
+      heading.append(...title.childNodes);
+      title.replaceWith(heading);
+    }
+
+    function syncPaneBar() {
+      if (!current) return;
+      const take = pane.querySelector("[data-pane-take]");
+      if (!take) return;
+      const row = rowOf(current.id);
+      take.hidden = !(row && row.dataset.section === "waiting");
+    }
+
+    function showPaneMessage(text) {
+      const note = document.createElement("p");
+      note.className = "pane-message muted";
+      note.setAttribute("role", "status");
+      note.textContent = text;
+      pane.replaceChildren(note);
+    }
+
+    function rememberSelection(id) {
+      const url = new URL(window.location.href);
+      if (id) url.searchParams.set("chat", id);
+      else url.searchParams.delete("chat");
+      window.history.replaceState(window.history.state, "", url);
+    }
+
+    function closeChat(options) {
+      if (!current) return;
+      const id = current.id;
+      current.controller.abort();
+      current = null;
+      markSelected();
+      rememberSelection(null);
+      if (options && options.keepPane) return;
+      const empty = document.getElementById("chat-pane-empty");
+      pane.replaceChildren(empty.content.cloneNode(true));
+      const row = rowOf(id);
+      if (row) row.querySelector(".chat-link").focus();
+    }
+
+    async function openChat(id, focusComposer) {
+      if (current && current.id === id) {
+        if (focusComposer && window.helpdeskFocusComposer) window.helpdeskFocusComposer("reply");
+        return;
+      }
+      closeChat({ keepPane: true });
+      const controller = new AbortController();
+      const opening = { id, controller, conversation: null };
+      current = opening;
+      markSelected();
+      rememberSelection(id);
+      pane.setAttribute("aria-busy", "true");
+      showPaneMessage(chatStrings.loading);
+      let response;
+      try {
+        response = await fetch(ticketUrl(id), { credentials: "same-origin", signal: controller.signal });
+      } catch (error) {
+        if (controller.signal.aborted) return;
+        throw error;
+      }
+      if (response.redirected && new URL(response.url).pathname.startsWith("/login")) {
+        window.location.reload();
+        return;
+      }
+      const html = response.ok ? await response.text() : "";
+      if (current !== opening) return; // another chat was picked meanwhile
+      pane.removeAttribute("aria-busy");
+      const page = new DOMParser().parseFromString(html, "text/html");
+      const conversation = page.querySelector(".conversation");
+      if (!conversation) {
+        showPaneMessage(chatStrings.gone);
+        return;
+      }
+      const bar = document.getElementById("chat-pane-bar").content.firstElementChild.cloneNode(true);
+      const data = page.body.dataset;
+      bar.querySelector("[data-pane-full]").href = ticketUrl(data.ticketId);
+      const take = bar.querySelector("[data-pane-take]");
+      const takeUrl = body.dataset.takeUrl.replace("/chats/0/", "/chats/" + data.ticketId + "/");
+      take.setAttribute("action", takeUrl);
+      take.setAttribute("hx-post", takeUrl);
+      bar.querySelector("[data-pane-close]").addEventListener("click", () => closeChat());
+      demoteHeading(conversation.querySelector("#ticket-header"));
+      pane.replaceChildren(bar, document.adoptNode(conversation));
+      processHtmx(pane);
+      syncPaneBar();
+      opening.conversation = mountConversation({
+        ticketId: data.ticketId,
+        customerId: data.customerId,
+        timelineUrl: data.timelineUrl,
+        headerUrl: data.headerUrl,
+        deliveryUrl: data.deliveryUrl,
+        signal: controller.signal,
+        afterHeader: demoteHeading,
+      });
+      if (socket && socket.readyState === WebSocket.OPEN) opening.conversation.opened(socket, false);
+      if (focusComposer) {
+        const editor = document.getElementById("reply_text") || document.getElementById("note_text");
+        if (editor) editor.focus();
+      }
+    }
+
+    // A click (or Enter) on a chat opens it beside the list; on a phone, or with a
+    // modifier key (a new tab), the link goes to the ticket page as any link does.
+    lists.addEventListener("click", (event) => {
+      const link = event.target.closest && event.target.closest(".chat-link");
+      if (!link || !wide.matches || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+      event.preventDefault();
+      openChat(link.closest(".chat-row").dataset.ticketId, true).catch(failed);
+    });
+    // Escape from the open chat goes back to its row in the list (the first Escape
+    // leaves a text field, as everywhere).
+    document.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape" || event.defaultPrevented || !current) return;
+      const target = event.target;
+      if (target !== body && !pane.contains(target)) return;
+      if (target.closest("input, textarea, select, [contenteditable], dialog")) return;
+      const row = rowOf(current.id);
+      if (row) {
+        row.querySelector(".chat-link").focus();
+        event.preventDefault();
+      }
+    });
+
+    const notices = new Set(["message", "reply", "changed"]);
+    openSocket({
+      open(opened, reconnected) {
+        socket = opened;
+        if (current && current.conversation) current.conversation.opened(opened, reconnected);
+        if (reconnected) requestList(); // what happened while the socket was down
+      },
+      other(data) {
+        if (current && current.conversation) current.conversation.other(data);
+      },
+      notice(notice) {
+        if (current && current.conversation) current.conversation.notice(notice);
+        // A chat arrives, a message comes in, an agent replies, takes or solves one.
+        if (notices.has(notice.kind)) requestList();
+      },
+      chat() {
+        requestList();
+      },
+    });
+
+    const chosen = new URL(window.location.href).searchParams.get("chat");
+    if (chosen && /^\d+$/.test(chosen) && wide.matches) openChat(chosen, false).catch(failed);
   }
 
   // --- Everywhere -------------------------------------------------------------------
@@ -595,6 +933,7 @@
   function focusables() {
     if (page === "inbox") return Array.from(document.querySelectorAll("#ticket-rows .row-link"));
     if (page === "ticket") return Array.from(document.querySelectorAll("#timeline > .tl-item > .msg"));
+    if (page === "chats") return Array.from(document.querySelectorAll("#chat-lists .chat-link"));
     return [];
   }
   function moveFocus(step) {
@@ -664,6 +1003,7 @@
 
   if (page === "inbox") initInbox();
   else if (page === "ticket") initTicket();
+  else if (page === "chats") initChats();
   else if (document.getElementById("availability")) {
     // Any other agent page still keeps the agent present and hears of new chats.
     openSocket({ open() {}, notice() {} });
