@@ -737,13 +737,15 @@ def ticket_confirm_claim(request: HttpRequest, pk: int) -> HttpResponse:
                     "name": target.display_name
                 }
             else:
-                link_identity(
+                identity = link_identity(
                     customer=customer,
                     kind=IdentityKind.EMAIL,
                     value=email,
                     verified=True,
                     actor=request.user,
                 )
+                # The address may already be theirs, unverified (left for a reply by email).
+                Identity.objects.filter(pk=identity.pk).update(verified=True)
                 done = _("Confirmed: %(email)s is this customer's address.") % {"email": email}
     except MergeError as exc:
         messages.error(request, str(exc))

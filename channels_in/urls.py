@@ -8,6 +8,12 @@ urlpatterns = [
     path("widget/<str:key>.js", widget_script.script, name="widget_script"),
     path("widget/<str:key>/messages", widget_views.messages, name="widget_messages"),
     path("widget/<str:key>/files", widget_views.files, name="widget_files"),
+    path("widget/<str:key>/articles", widget_views.articles, name="widget_articles"),
+    path(
+        "widget/<str:key>/articles/<int:article_id>",
+        widget_views.article,
+        name="widget_article",
+    ),
     path("widget/<str:key>/files/<str:token>", widget_views.attachment, name="widget_file"),
     path("agent/inboxes/", agent_views.inboxes, name="inboxes"),
     path(

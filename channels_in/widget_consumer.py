@@ -24,6 +24,14 @@ from tickets.models import Inbox
 
 from .adapters.widget import MAX_CLIENT_ID, read_visitor, visitor_group
 from .base import WebhookError
+from .self_service import (
+    read_article,
+    reply_by_email,
+    session,
+    suggest,
+    visitor_answered,
+    visitor_hand_over,
+)
 from .widgets import (
     FRAME_MAX_BYTES,
     admit_identify,
@@ -37,7 +45,6 @@ from .widgets import (
     origin_allowed,
     publish_visitor_typing,
     receive_visitor_message,
-    session_frame,
 )
 
 # Frames of any kind one socket may send a minute (messages have their own, lower, limit).
@@ -110,6 +117,10 @@ class WidgetConsumer(AsyncWebsocketConsumer):
             "typing": self._typing,
             "read": self._read,
             "identify": self._identify,
+            "suggest": self._suggest,
+            "article": self._article,
+            "handoff": self._handoff,
+            "answered": self._answered,
         }.get(content.get("type") if isinstance(content, dict) else None)
         if handler is None:
             await self._error("bad_frame")
@@ -218,6 +229,47 @@ class WidgetConsumer(AsyncWebsocketConsumer):
             await self._join(visitor)
         self.conversation = None  # the visitor may belong to another customer now
         await self._send_session()
+        if content.get("reply_by_email") is True:
+            reachable = await database_sync_to_async(reply_by_email)(
+                inbox=self.inbox, visitor=self.visitor, address=email.strip().lower()
+            )
+            await self._send({"type": "reply_by_email", "email": email.strip(), "ok": reachable})
+
+    async def _suggest(self, content: dict, text: str) -> None:
+        query = content.get("q")
+        if not isinstance(query, str):
+            await self._error("bad_frame")
+            return
+        found = await database_sync_to_async(suggest)(self.inbox, query, content.get("language"))
+        await self._send({"type": "articles", "q": query[:300], "articles": found})
+
+    async def _article(self, content: dict, text: str) -> None:
+        article_id = content.get("id")
+        if not isinstance(article_id, int) or isinstance(article_id, bool):
+            await self._error("bad_frame")
+            return
+        article = await database_sync_to_async(read_article)(self.inbox, article_id)
+        await self._send({"type": "article", "id": article_id, "article": article})
+
+    async def _handoff(self, content: dict, text: str) -> None:
+        state = await database_sync_to_async(visitor_hand_over)(
+            inbox=self.inbox,
+            visitor=self.visitor,
+            shown=content.get("articles"),
+            opened=content.get("opened"),
+        )
+        # A routed chat hears it from its group (as the visitor's other tabs do).
+        if state != "routed":
+            await self._send({"type": "handoff", "state": state})
+
+    async def _answered(self, content: dict, text: str) -> None:
+        solved = await database_sync_to_async(visitor_answered)(
+            inbox=self.inbox,
+            visitor=self.visitor,
+            shown=content.get("articles"),
+            opened=content.get("opened"),
+        )
+        await self._send({"type": "answered", "solved": solved})
 
     # --- server -> widget ---------------------------------------------------------
 
@@ -234,8 +286,19 @@ class WidgetConsumer(AsyncWebsocketConsumer):
     async def widget_read(self, event: dict) -> None:
         await self._send({"type": "read", "up_to": event.get("up_to")})
 
+    async def widget_suggestions(self, event: dict) -> None:
+        await self._send(
+            {"type": "suggestions", "message": event["message"], "articles": event["articles"]}
+        )
+
+    async def widget_handoff(self, event: dict) -> None:
+        await self._send({"type": "handoff", "state": event.get("state", "routed")})
+
+    async def widget_away(self, event: dict) -> None:
+        await self._send({k: v for k, v in event.items() if k != "type"} | {"type": "away"})
+
     async def _send_session(self) -> None:
-        frame = await database_sync_to_async(session_frame)(self.inbox, self.visitor)
+        frame = await database_sync_to_async(session)(self.inbox, self.visitor)
         await self._send(frame)
 
     async def _error(self, code: str, client_id: str | None = None) -> None:

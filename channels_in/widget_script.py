@@ -59,11 +59,16 @@ def public_settings(request: HttpRequest, inbox: Inbox) -> dict[str, Any]:
         "color": read_color(config.get("color")),
         "language": inbox.language if inbox.language in LANGUAGES else "en",
         "prechat": config.get("prechat") is True,
+        "self_service": config.get("self_service") is True,
         "privacy_url": read_http_url(config.get("privacy_url")),
         "uploads": config.get("uploads") is True,
         "socket_url": f"{'wss' if secure else 'ws'}://{host}/ws/widget/{inbox.key}/",
         "messages_url": f"{'https' if secure else 'http'}://{host}/widget/{inbox.key}/messages",
     }
+    if data["self_service"]:
+        data["articles_url"] = (
+            f"{'https' if secure else 'http'}://{host}/widget/{inbox.key}/articles"
+        )
     if data["uploads"]:
         # The widget checks size and type first, for a friendly notice; the server decides.
         data["upload_url"] = f"{'https' if secure else 'http'}://{host}/widget/{inbox.key}/files"

@@ -3,6 +3,7 @@
 POST /widget/<key>/messages  {"body": ..., "client_id": ..., "name"?: ...}
 GET  /widget/<key>/messages?after=<id>
 POST /widget/<key>/files     multipart: file, client_id, body?, name?
+GET  /widget/<key>/articles?q=…&language=…   GET /widget/<key>/articles/<id>
 The visitor token travels in the `X-Visitor-Token` header; a request
 without a valid one is given a new visitor and token in the answer.
 Customers' sites call these cross-origin: only the inbox's allowed origins
@@ -37,6 +38,7 @@ from .adapters.widget import (
     uploads_enabled,
 )
 from .base import WebhookError
+from .self_service import read_article, suggest
 from .views import json_error
 from .widgets import (
     FRAME_MAX_BYTES,
@@ -73,6 +75,33 @@ def messages(request: HttpRequest, key: str) -> HttpResponse:
 @require_http_methods(["POST", "OPTIONS"])
 def files(request: HttpRequest, key: str) -> HttpResponse:
     return _cross_origin(request, key, "POST", _upload)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "OPTIONS"])
+def articles(request: HttpRequest, key: str) -> HttpResponse:
+    """GET ?q=…&language=…: the `suggest` frame over HTTP."""
+    return _cross_origin(request, key, "GET", _suggest)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "OPTIONS"])
+def article(request: HttpRequest, key: str, article_id: int) -> HttpResponse:
+    """The `article` frame over HTTP; 404 for one that is not published."""
+
+    def answer(request: HttpRequest, inbox: Inbox) -> JsonResponse:
+        found = read_article(inbox, article_id)
+        if found is None:
+            return json_error(404, "unknown_article", "No published article has this id.")
+        return JsonResponse({"article": found})
+
+    return _cross_origin(request, key, "GET", answer)
+
+
+def _suggest(request: HttpRequest, inbox: Inbox) -> JsonResponse:
+    query = request.GET.get("q", "")
+    found = suggest(inbox, query, request.GET.get("language"))
+    return JsonResponse({"q": query[:300], "articles": found})
 
 
 def _cross_origin(

@@ -409,7 +409,8 @@ def identify_visitor(
     has another verified email (someone else signed in on the same browser) is
     not merged: it continues as a new visitor of the email's customer. Returns
     the visitor id to use from now on. Without a valid signature the email is
-    only stored as attributes["claimed_email"] and nothing is merged.
+    only a claim (_store_claim) and nothing is merged; a verified sign-in later
+    takes an address that was only claimed away from whoever claimed it.
     """
     email = email.strip()
     value = Identity.normalize(IdentityKind.EMAIL, email)
@@ -450,6 +451,14 @@ def _link_verified_email(inbox: Inbox, visitor: str, email: str, name: str) -> s
         ).exclude(value=email)
         if others.exists():
             visitor, current_id = new_visitor(), None
+    if owner is not None and owner.customer_id != current_id and _only_claimed(owner):
+        # Someone else typed this address into a chat; the site now vouches for
+        # its owner. The proof wins, and the owner never sees that chat.
+        Customer.objects.filter(pk=owner.customer_id).update(
+            attributes=_without_claim(owner.customer_id)
+        )
+        owner.delete()
+        owner = None
     if owner is None:
         customer = _visitor_customer(inbox, visitor, name)
         link_identity(customer=customer, kind=IdentityKind.EMAIL, value=email, verified=True)
@@ -467,7 +476,30 @@ def _link_verified_email(inbox: Inbox, visitor: str, email: str, name: str) -> s
     return visitor
 
 
-def _store_claim(inbox: Inbox, visitor: str, email: str, name: str) -> None:
+def _only_claimed(identity: Identity) -> bool:
+    """An address that is its holder's only because a chat visitor typed it."""
+    if identity.verified:
+        return False
+    holder = Customer.objects.filter(pk=identity.customer_id)
+    attributes = holder.values_list("attributes", flat=True).first()
+    return (attributes or {}).get("claimed_email") == identity.value
+
+
+def _without_claim(customer_id: int) -> dict:
+    attributes = (
+        Customer.objects.filter(pk=customer_id).values_list("attributes", flat=True).first() or {}
+    )
+    return {k: v for k, v in attributes.items() if k != "claimed_email"}
+
+
+def _store_claim(inbox: Inbox, visitor: str, email: str, name: str) -> Customer:
+    """Keep the typed address as a claim; make it a way to reach them if nobody has it.
+
+    The address is never a reason to merge: a visitor who types someone else's
+    address gets nobody's history. When no customer has it yet, it becomes an
+    unverified email identity of the visitor's customer, so an agent can answer
+    by email and the answer threads back here.
+    """
     customer = _visitor_customer(inbox, visitor, name)
     customer.attributes = {**customer.attributes, "claimed_email": email}
     fields = ["attributes"]
@@ -475,3 +507,6 @@ def _store_claim(inbox: Inbox, visitor: str, email: str, name: str) -> None:
         customer.name = name
         fields.append("name")
     customer.save(update_fields=fields)
+    if not Identity.objects.filter(kind=IdentityKind.EMAIL, value=email).exists():
+        link_identity(customer=customer, kind=IdentityKind.EMAIL, value=email)
+    return customer

@@ -257,6 +257,9 @@ class Ticket(models.Model):
     follows = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="followed_by"
     )
+    # A chat whose visitor was offered help-centre articles and has not asked for a
+    # person yet (tickets/handoff.py): not routed to an agent until they do.
+    awaiting_handoff = models.BooleanField(default=False)
 
     class Meta:
         indexes = [
@@ -489,6 +492,8 @@ class EventKind(models.TextChoices):
     CUSTOMER_MERGED = "customer_merged", _("Customers merged")
     IDENTITY_LINKED = "identity_linked", _("Identity linked")
     PARTICIPANT_ADDED = "participant_added", _("Participant added")
+    SELF_SERVICE = "self_service", _("Self-service")
+    CONTINUED_BY_EMAIL = "continued_by_email", _("Continued by email")
 
 
 class TimelineEvent(models.Model):

@@ -115,6 +115,8 @@ def record_reply(
             locked.first_response_at = locked.first_response_at or now
             locked.last_agent_message_at = now
             locked.last_channel = channel
+            # An agent answering a chat held for self-service has taken it over.
+            locked.awaiting_handoff = False
             if inbox.pk != locked.inbox_id:
                 locked.reply_inbox = inbox
             locked.last_activity_at = now

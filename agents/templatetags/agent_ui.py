@@ -369,7 +369,56 @@ def event_line(event: TimelineEvent) -> SafeString:
     if kind == EventKind.PARTICIPANT_ADDED:
         name = data.get("name") or _("Customer #%(id)s") % {"id": data.get("customer")}
         return format_html(_("{name} joined the ticket (on Cc)"), name=name)
+    if kind == EventKind.SELF_SERVICE:
+        return _self_service_line(data)
+    if kind == EventKind.CONTINUED_BY_EMAIL:
+        if data.get("reachable"):
+            return format_html(
+                _("Nobody could answer live: the visitor is answered by email at {address}"),
+                address=data.get("address", ""),
+            )
+        return format_html(
+            _(
+                "The visitor asked to be answered at {address}, which belongs to another "
+                "customer: confirm their claim before answering there"
+            ),
+            address=data.get("address", ""),
+        )
     return format_html("{}", event.get_kind_display())
+
+
+def _article_list(articles: list) -> SafeString:
+    """Titles, each marked when the visitor opened it."""
+    parts = []
+    for article in articles if isinstance(articles, list) else []:
+        title = str((article or {}).get("title", ""))
+        if (article or {}).get("opened"):
+            parts.append(format_html(_("“{title}” (read)"), title=title))
+        else:
+            parts.append(format_html(_("“{title}”"), title=title))
+    return mark_safe(", ".join(parts))  # noqa: S308 - each part is escaped by format_html
+
+
+def _self_service_line(data: dict) -> SafeString:
+    action, articles = data.get("action"), data.get("articles") or []
+    if action == "suggested":
+        return format_html(
+            _("The visitor was offered articles first: {articles}"),
+            articles=_article_list(articles),
+        )
+    if action == "answered":
+        return format_html(
+            _("The visitor said an article answered them ({articles}); solved without an agent"),
+            articles=_article_list(articles),
+        )
+    if data.get("reason") == "message":
+        return format_html(_("The visitor wrote again, so the chat went to the team"))
+    if articles:
+        return format_html(
+            _("The visitor asked for a person after seeing {articles}"),
+            articles=_article_list(articles),
+        )
+    return format_html(_("The visitor asked for a person"))
 
 
 @register.filter
@@ -388,6 +437,8 @@ def event_icon(kind: str) -> str:
         EventKind.REOPENED: "status",
         EventKind.TICKET_CREATED: "new",
         EventKind.PARTICIPANT_ADDED: "person",
+        EventKind.SELF_SERVICE: "book",
+        EventKind.CONTINUED_BY_EMAIL: "mail",
     }.get(kind, "dot")
 
 

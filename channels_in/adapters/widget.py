@@ -176,6 +176,7 @@ class WidgetAdapter(Adapter):
             text=payload["body"],
             locale=str(payload.get("locale", ""))[:8],
             attachments=(payload["file"],) if payload.get("file") else (),
+            meta=_self_service_meta(payload),
         )
 
     def send(self, message: Message) -> SendResult:
@@ -184,6 +185,23 @@ class WidgetAdapter(Adapter):
             publish(group, event)
         # Kept on the server for the visitor's next fetch either way.
         return SendResult(external_id=f"widget-out-{message.pk}")
+
+
+def _self_service_meta(payload: dict) -> dict:
+    """What the visitor did before writing (channels_in/self_service.py): asked for a
+    person, the articles shown while typing and those opened, their language."""
+    asked: dict[str, Any] = {}
+    if payload.get("handoff") is True:
+        asked["handoff"] = True
+    for key in ("articles", "opened"):
+        ids = payload.get(key)
+        if isinstance(ids, list):
+            ids = [i for i in ids[:10] if isinstance(i, int) and not isinstance(i, bool) and i > 0]
+            if ids:
+                asked[key] = ids
+    if payload.get("language") in ("en", "pl", "cs"):
+        asked["language"] = payload["language"]
+    return {"self_service": asked} if asked else {}
 
 
 def parse_payload(body: bytes) -> dict:

@@ -62,7 +62,25 @@
       uploadsOff: "Sending files is not available yet.",
       fileTooBig: "This file is too large (at most {mb} MB).",
       fileType: "Only photos (JPEG, PNG, GIF, WebP, HEIC) and PDF files can be sent.",
-      fileFailed: "The file could not be sent. Please try again."
+      fileFailed: "The file could not be sent. Please try again.",
+      suggested: "Articles that may help",
+      talkToPerson: "Talk to a person",
+      back: "Back to the chat",
+      article: "Help article",
+      helped: "Did this answer your question?",
+      yesThanks: "Yes, thanks",
+      offerIntro: "These articles may answer your question:",
+      answeredIt: "That answered it",
+      glad: "Glad that helped! Write to us any time.",
+      handedOver: "Thanks! A person from our team will answer here.",
+      writeFirst: "Tell us what you need, and a person will answer.",
+      awayWithin: { one: "Nobody from the team is online right now. We usually reply within an hour.", other: "Nobody from the team is online right now. We usually reply within {n} hours." },
+      awayUntil: "We’re closed right now. We’ll reply after {when}.",
+      awayLater: "Nobody from the team is online right now. We’ll reply as soon as we can.",
+      leaveEmail: "Leave your email and we’ll answer you there, even if you close this page.",
+      emailSend: "Send",
+      replyTo: "We’ll reply to {email}. You can close this page.",
+      emailInvalid: "Please enter a valid email address."
     },
     pl: {
       open: "Otwórz czat",
@@ -106,7 +124,25 @@
       uploadsOff: "Wysyłanie plików nie jest jeszcze dostępne.",
       fileTooBig: "Ten plik jest za duży (najwyżej {mb} MB).",
       fileType: "Można wysyłać tylko zdjęcia (JPEG, PNG, GIF, WebP, HEIC) i pliki PDF.",
-      fileFailed: "Nie udało się wysłać pliku. Spróbuj ponownie."
+      fileFailed: "Nie udało się wysłać pliku. Spróbuj ponownie.",
+      suggested: "Artykuły, które mogą pomóc",
+      talkToPerson: "Porozmawiaj z konsultantem",
+      back: "Wróć do czatu",
+      article: "Artykuł pomocy",
+      helped: "Czy to odpowiada na Twoje pytanie?",
+      yesThanks: "Tak, dziękuję",
+      offerIntro: "Te artykuły mogą odpowiedzieć na Twoje pytanie:",
+      answeredIt: "To mi pomogło",
+      glad: "Cieszymy się, że pomogło! Napisz do nas, kiedy tylko zechcesz.",
+      handedOver: "Dziękujemy! Konsultant z naszego zespołu odpowie tutaj.",
+      writeFirst: "Napisz, w czym możemy pomóc, a odpowie Ci konsultant.",
+      awayWithin: { one: "W tej chwili nikt z zespołu nie jest dostępny. Zwykle odpowiadamy w ciągu godziny.", few: "W tej chwili nikt z zespołu nie jest dostępny. Zwykle odpowiadamy w ciągu {n} godzin.", many: "W tej chwili nikt z zespołu nie jest dostępny. Zwykle odpowiadamy w ciągu {n} godzin.", other: "W tej chwili nikt z zespołu nie jest dostępny. Zwykle odpowiadamy w ciągu {n} godzin." },
+      awayUntil: "Teraz jesteśmy poza godzinami pracy. Odpowiemy po {when}.",
+      awayLater: "W tej chwili nikt z zespołu nie jest dostępny. Odpowiemy najszybciej, jak to możliwe.",
+      leaveEmail: "Zostaw swój e-mail, a odpowiemy na niego, nawet jeśli zamkniesz tę stronę.",
+      emailSend: "Wyślij",
+      replyTo: "Odpowiemy na adres {email}. Możesz zamknąć tę stronę.",
+      emailInvalid: "Podaj poprawny adres e-mail."
     },
     cs: {
       open: "Otevřít chat",
@@ -150,7 +186,25 @@
       uploadsOff: "Posílání souborů zatím není k dispozici.",
       fileTooBig: "Tento soubor je příliš velký (nejvýše {mb} MB).",
       fileType: "Poslat lze jen fotky (JPEG, PNG, GIF, WebP, HEIC) a soubory PDF.",
-      fileFailed: "Soubor se nepodařilo odeslat. Zkuste to prosím znovu."
+      fileFailed: "Soubor se nepodařilo odeslat. Zkuste to prosím znovu.",
+      suggested: "Články, které mohou pomoci",
+      talkToPerson: "Mluvit s člověkem",
+      back: "Zpět do chatu",
+      article: "Článek nápovědy",
+      helped: "Odpověděl tento článek na váš dotaz?",
+      yesThanks: "Ano, děkuji",
+      offerIntro: "Na váš dotaz mohou odpovědět tyto články:",
+      answeredIt: "To mi pomohlo",
+      glad: "Jsme rádi, že to pomohlo! Napište nám kdykoli.",
+      handedOver: "Děkujeme! Odpoví vám tady někdo z našeho týmu.",
+      writeFirst: "Napište, s čím potřebujete pomoci, a odpoví vám člověk z našeho týmu.",
+      awayWithin: { one: "Právě teď není nikdo z týmu k dispozici. Obvykle odpovídáme do hodiny.", few: "Právě teď není nikdo z týmu k dispozici. Obvykle odpovídáme do {n} hodin.", many: "Právě teď není nikdo z týmu k dispozici. Obvykle odpovídáme do {n} hodin.", other: "Právě teď není nikdo z týmu k dispozici. Obvykle odpovídáme do {n} hodin." },
+      awayUntil: "Teď máme zavřeno. Odpovíme po {when}.",
+      awayLater: "Právě teď není nikdo z týmu k dispozici. Odpovíme, jakmile to bude možné.",
+      leaveEmail: "Nechte nám svůj e-mail a odpovíme vám na něj, i když tuto stránku zavřete.",
+      emailSend: "Odeslat",
+      replyTo: "Odpovíme na adresu {email}. Tuto stránku můžete zavřít.",
+      emailInvalid: "Zadejte prosím platnou e-mailovou adresu."
     }
   };
 
@@ -330,14 +384,43 @@
     ".send:disabled{background:#e4e8f0;color:#5d6676;cursor:default}",
     ".count{font:12px/1.3 var(--font);color:var(--muted);text-align:right;margin:4px 2px 0}",
     ".count.over{color:var(--danger);font-weight:600}",
+    // Self-service: articles as the visitor types, the reader, the away card
+    ".assist{border-top:1px solid var(--border);padding:10px 12px 0;background:#fff;flex:none;max-height:42%;overflow-y:auto}",
+    ".assist h3{margin:0 0 6px;font:600 12px/1.3 var(--font);color:var(--muted);letter-spacing:.02em}",
+    ".articles{list-style:none;margin:0;padding:0;display:flex;flex-direction:column;gap:6px}",
+    ".art{display:block;width:100%;text-align:left;border:1px solid var(--border);border-radius:10px;background:var(--surface-2);padding:8px 10px}",
+    ".art:hover{border-color:var(--ring)}",
+    ".art b{display:block;font:600 14px/1.3 var(--font);color:var(--text)}",
+    ".art span{display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical;overflow:hidden;font:13px/1.35 var(--font);color:var(--muted);margin-top:2px}",
+    ".person,.backlink{display:inline-flex;align-items:center;gap:6px;border:0;background:none;color:#22409f;font:600 14px/1.3 var(--font);padding:6px 0;text-decoration:underline;text-underline-offset:2px}",
+    ".card{background:#fff;border:1px solid var(--border);border-radius:14px;border-bottom-left-radius:5px;padding:10px 12px}",
+    ".card p{margin:0 0 8px;font-size:14px}",
+    ".card .articles{margin-bottom:4px}",
+    ".actions{display:flex;flex-wrap:wrap;gap:8px;margin-top:8px}",
+    ".secondary{min-height:36px;padding:6px 12px;border:1px solid #cdd2da;border-radius:10px;background:#fff;font-weight:600;font-size:14px;color:var(--text)}",
+    ".secondary:hover{background:var(--surface-2)}",
+    ".actions .primary{height:auto;min-height:36px;padding:6px 12px;font-size:14px}",
+    ".flowline{margin:12px auto 4px;text-align:center;font:13px/1.4 var(--font);color:var(--muted);max-width:92%}",
+    ".away{margin:12px 0 4px;border:1px solid var(--border);background:var(--surface-2);border-radius:12px;padding:12px;font-size:14px}",
+    ".away p{margin:0}.away p+p,.away form{margin-top:8px}",
+    ".away form{display:flex;gap:6px}",
+    ".away input{flex:1;min-width:0;height:40px;padding:8px 11px;border:1px solid #cdd2da;border-radius:8px;font-size:15px;background:#fff}",
+    ".hw .away input:focus-visible{outline:2px solid var(--ring);outline-offset:0;border-color:var(--ring)}",
+    ".away .primary{padding:0 14px;height:40px}",
+    ".reader{flex:1;min-height:0;overflow-y:auto;overscroll-behavior:contain;padding:10px 16px 16px;background:#fff}",
+    ".reader h3{font:600 18px/1.3 var(--font);margin:8px 0 10px}",
+    ".reader p,.reader li{font-size:15px;line-height:1.5;margin:0 0 10px;overflow-wrap:anywhere}",
+    ".reader ul{padding-left:20px;margin:0 0 10px}",
+    ".ask{border-top:1px solid var(--border);padding-top:12px;margin-top:14px}",
+    ".ask p{margin:0;font-weight:600;font-size:14px}",
     // Phones: a full-screen sheet
     "@media (max-width:480px){",
     ".panel{inset:0;right:0;bottom:0;width:100%;height:100%;max-width:none;max-height:none;border-radius:0;border:0}",
     ".head{padding-top:calc(12px + env(safe-area-inset-top,0px));padding-left:calc(16px + env(safe-area-inset-left,0px));padding-right:calc(10px + env(safe-area-inset-right,0px))}",
-    ".composer,.prechat{padding-bottom:calc(12px + env(safe-area-inset-bottom,0px));padding-left:calc(12px + env(safe-area-inset-left,0px));padding-right:calc(12px + env(safe-area-inset-right,0px))}",
+    ".composer,.prechat,.reader{padding-bottom:calc(12px + env(safe-area-inset-bottom,0px));padding-left:calc(12px + env(safe-area-inset-left,0px));padding-right:calc(12px + env(safe-area-inset-right,0px))}",
     ".launcher{right:calc(16px + env(safe-area-inset-right,0px));bottom:calc(16px + env(safe-area-inset-bottom,0px))}",
     ".hw.is-open .launcher{display:none}",
-    "textarea,.field input{font-size:16px}", // iOS zooms into smaller inputs
+    "textarea,.field input,.away input{font-size:16px}", // iOS zooms into smaller inputs
     "}",
     "@media (prefers-reduced-motion:reduce){.launcher{transition:none}.dots i{animation:none;opacity:.7}}"
   ].join("\n");
@@ -374,6 +457,7 @@
 
   var host, root, wrap, launcher, badge, panel, title, statusLine, statusDot, body, log, typingRow, typingText;
   var notice, prechat, composer, textarea, sendButton, counter, live, fileInput, cameraInput;
+  var assist, assistList, flowLine, awayBox, reader;
   var isOpen = false;
 
   function build() {
@@ -403,7 +487,11 @@
     ]);
 
     log = h("ol", { class: "log", "aria-label": t("conversation") });
-    body = h("div", { class: "body" }, [log]);
+    flowLine = h("p", { class: "flowline", role: "status", hidden: true });
+    awayBox = h("div", { class: "away", hidden: true });
+    body = h("div", { class: "body" }, [log, flowLine, awayBox]);
+    reader = h("article", { class: "reader", hidden: true, "aria-label": t("article"), tabindex: "-1" });
+    assist = buildAssist();
     typingText = h("span");
     typingRow = h("div", { class: "typing", hidden: true }, [
       h("span", { class: "dots", "aria-hidden": "true" }, [h("i"), h("i"), h("i")]), typingText
@@ -416,9 +504,9 @@
     panel = h("section", {
       class: "panel", id: "hw-panel", role: "dialog", "aria-label": t("dialog", { name: S.name }),
       tabindex: "-1", hidden: true
-    }, [header, body, typingRow, notice, prechat, composer]);
+    }, [header, body, reader, typingRow, notice, prechat, assist, composer]);
     panel.addEventListener("keydown", function (event) {
-      if (event.key === "Escape") { event.stopPropagation(); close(); }
+      if (event.key === "Escape") { event.stopPropagation(); if (!reader.hidden) closeReader(); else close(); }
     });
 
     badge = h("span", { class: "badge", "aria-hidden": "true", hidden: true });
@@ -474,7 +562,7 @@
     var attach = h("button", { type: "button", class: "icon-btn attach", "aria-label": t("attach"), title: t("attach"), hidden: !S.uploads, onclick: function () { fileInput.click(); } }, [icon("clip")]);
     var camera = h("button", { type: "button", class: "icon-btn camera", "aria-label": t("camera"), title: t("camera"), hidden: !(S.uploads && isTouch()), onclick: function () { cameraInput.click(); } }, [icon("camera")]);
 
-    textarea.addEventListener("input", function () { grow(); updateCounter(); typed(); });
+    textarea.addEventListener("input", function () { grow(); updateCounter(); typed(); typedQuestion(); });
     textarea.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
@@ -557,10 +645,16 @@
       }
       log.appendChild(renderRow(m, first, state));
       previous = m;
+      var offer = m.id && renderOffer(m.id);
+      if (offer) {
+        log.appendChild(offer);
+        previous = { author: "agent", greeting: true };
+      }
     });
     var showPrechat = !!S.prechat && !profile && !messages.length && !outbox.length;
     prechat.hidden = !showPrechat;
-    composer.hidden = showPrechat;
+    composer.hidden = showPrechat || !reader.hidden;
+    renderAssist();
     if (nearBottom || !isOpen) body.scrollTop = body.scrollHeight;
     updateLauncher();
     if (isOpen) markRead();
@@ -624,7 +718,8 @@
   }
 
   function setStatus() {
-    var connected = transport === "socket" || transport === "http";
+    // The HTTP fallback counts as connected only while its requests get answers.
+    var connected = transport === "socket" || (transport === "http" && httpReachable);
     statusDot.className = "dot" + (connected && agentsOnline ? " on" : "");
     statusLine.textContent = transport === "refused" ? t("unavailable")
       : !connected && (token || isOpen) ? t("connecting") : agentsOnline ? t("online") : t("away");
@@ -745,6 +840,7 @@
       if (m.author !== "visitor") {
         if (synced) announce(m);
         showTyping(false);
+        personAnswered();
       }
     });
     synced = true;
@@ -800,7 +896,10 @@
       showNotice(t("too_large"));
       return;
     }
-    var item = { client_id: uuid(), body: text.trim(), created_at: new Date().toISOString() };
+    var item = selfServiceFields({ client_id: uuid(), body: text.trim(), created_at: new Date().toISOString() });
+    suggestions = [];
+    asked = "";
+    if (flow === "write" || flow === "glad") setFlow("");
     if (profile && profile.name) item.name = profile.name;
     outbox.push(item);
     messages.push({ client_id: item.client_id, body: item.body, author: "visitor", name: "", created_at: item.created_at, attachments: [] });
@@ -891,10 +990,286 @@
     event.target.value = "";
   }
 
+  // --- Self-service first, a person on request, email when nobody is in ---------------------
+  // As the visitor types, matching help-centre articles are offered (frame "suggest"); one
+  // opens in the chat's reader. "Talk to a person" hands the chat over; a first question the
+  // server holds for articles ("suggestions") is answered by them or handed over. When
+  // nobody can answer live ("away") the visitor is told when to expect a reply and asked
+  // for an email address to be answered at.
+  var SUGGEST_AFTER_MS = 350;
+  var selfService = !!S.self_service;
+  var handedOver = !!load("handed", false);
+  var held = !!load("held", false);
+  var wantPerson = !!load("wantPerson", false);
+  var shownIds = asArray(load("shown", []));
+  var openedIds = asArray(load("opened", []));
+  var offers = load("offers", {}) || {}; // message id -> the articles offered for it
+  var away = load("away", null); // {reply_by, within_hours, email}
+  var flow = load("flow", ""); // the line after the conversation: "handed", "glad", "write"
+  var suggestions = [], asked = "", suggestTimer = null;
+
+  function remember(list, name, id) {
+    if (typeof id !== "number" || list.indexOf(id) >= 0) return;
+    list.push(id);
+    if (list.length > 10) list.shift();
+    save(name, list);
+  }
+  function setFlow(value) { flow = value; save("flow", flow); renderFlow(); }
+  function offering() { return selfService && !handedOver; }
+
+  function buildAssist() {
+    assistList = h("ul", { class: "articles" });
+    return h("div", { class: "assist", hidden: true, role: "region", "aria-label": t("suggested") }, [
+      h("h3", { text: t("suggested"), "aria-hidden": "true" }),
+      assistList,
+      h("button", { type: "button", class: "person", text: t("talkToPerson"), onclick: talkToPerson })
+    ]);
+  }
+
+  function articleButton(a) {
+    return h("li", null, [h("button", { type: "button", class: "art", onclick: function () { openArticle(a); } }, [
+      h("b", { text: String(a.title || "") }),
+      a.excerpt ? h("span", { text: String(a.excerpt) }) : null
+    ])]);
+  }
+
+  function renderAssist() {
+    var show = offering() && !composer.hidden && reader.hidden;
+    assist.hidden = !show;
+    if (!show) return;
+    assistList.textContent = "";
+    suggestions.forEach(function (a) { assistList.appendChild(articleButton(a)); });
+    assist.firstChild.hidden = !suggestions.length;
+    assistList.hidden = !suggestions.length;
+  }
+
+  function typedQuestion() {
+    if (!offering()) return;
+    clearTimeout(suggestTimer);
+    suggestTimer = setTimeout(function () {
+      var q = textarea.value.trim().slice(0, 300);
+      if (q === asked) return;
+      asked = q;
+      if (codePoints(q) < 4) { suggestions = []; renderAssist(); return; }
+      if (sendFrame({ type: "suggest", q: q, language: lang }) || !S.articles_url) return;
+      httpGet(S.articles_url + "?language=" + lang + "&q=" + encodeURIComponent(q), function (data) {
+        gotSuggestions({ q: data.q, articles: data.articles });
+      });
+    }, SUGGEST_AFTER_MS);
+  }
+
+  function gotSuggestions(frame) {
+    if (frame.q !== asked || !Array.isArray(frame.articles)) return;
+    var before = suggestions.map(function (a) { return a.id; }).join();
+    suggestions = frame.articles.slice(0, 3);
+    suggestions.forEach(function (a) { remember(shownIds, "shown", a.id); });
+    renderAssist();
+    if (suggestions.length && suggestions.map(function (a) { return a.id; }).join() !== before) {
+      live.textContent = t("suggested") + ": " + suggestions.map(function (a) { return a.title; }).join(", ");
+    }
+  }
+
+  function openArticle(a) {
+    remember(openedIds, "opened", a.id);
+    reader.textContent = "";
+    reader.appendChild(h("button", { type: "button", class: "backlink", text: "← " + t("back"), onclick: closeReader }));
+    reader.appendChild(h("h3", { text: String(a.title || "") }));
+    reader.setAttribute("data-article", a.id);
+    body.hidden = true;
+    reader.hidden = false;
+    composer.hidden = true;
+    renderAssist();
+    reader.focus();
+    if (sendFrame({ type: "article", id: a.id })) return;
+    httpGet(S.articles_url + "/" + a.id, function (data) { gotArticle({ id: a.id, article: data.article }); });
+  }
+
+  // The HTTP fallback's GETs: JSON, or nothing (a failure just shows nothing new).
+  function httpGet(url, then) {
+    if (!window.fetch) return;
+    fetch(url, { headers: headers(false), credentials: "omit" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) { if (data) then(data); })
+      .catch(function () { /* offline */ });
+  }
+
+  function gotArticle(frame) {
+    if (reader.hidden || String(frame.id) !== reader.getAttribute("data-article")) return;
+    var a = frame.article;
+    if (!a || !Array.isArray(a.paragraphs)) { closeReader(); return; }
+    reader.querySelector("h3").textContent = String(a.title || "");
+    a.paragraphs.forEach(function (part) {
+      if (part && part.kind === "ul" && Array.isArray(part.items)) {
+        reader.appendChild(h("ul", null, part.items.map(function (item) { return h("li", { text: String(item) }); })));
+      } else if (part && part.text) {
+        var p = h("p");
+        linkify(String(part.text), p);
+        reader.appendChild(p);
+      }
+    });
+    reader.appendChild(h("div", { class: "ask" }, [
+      h("p", { text: t("helped") }),
+      h("div", { class: "actions" }, [
+        h("button", { type: "button", class: "primary", text: t("yesThanks"), onclick: answered }),
+        h("button", { type: "button", class: "secondary", text: t("talkToPerson"), onclick: talkToPerson })
+      ])
+    ]));
+  }
+
+  function closeReader() {
+    if (reader.hidden) return;
+    reader.hidden = true;
+    body.hidden = false;
+    render();
+    textarea.focus();
+  }
+
+  // The article answered the question: a held chat is solved; an unsent question is dropped.
+  function answered() {
+    if (held) sendFrame({ type: "answered", articles: shownIds, opened: openedIds });
+    else if (!messages.length) {
+      textarea.value = "";
+      grow();
+      updateCounter();
+      suggestions = [];
+      asked = "";
+    }
+    setFlow("glad");
+    closeReader();
+  }
+
+  var askedPerson = false;
+  function talkToPerson() {
+    if (messages.length && sendFrame({ type: "handoff", articles: shownIds, opened: openedIds })) {
+      askedPerson = true;
+      closeReader();
+      return;
+    }
+    // Nothing sent yet (or no socket): the question being typed, else the next one, asks
+    // for a person, with the articles seen.
+    wantPerson = true;
+    save("wantPerson", true);
+    closeReader();
+    if (textarea.value.trim() && composer.hidden === false) submit();
+    else setFlow("write");
+  }
+
+  function handedTo(state, explicit) {
+    if (state === "no_conversation") { talkToPersonLater(); return; }
+    handedOver = true;
+    held = false;
+    wantPerson = false;
+    save("handed", true);
+    save("held", false);
+    save("wantPerson", false);
+    suggestions = [];
+    if (explicit) setFlow("handed");
+    render();
+  }
+  function talkToPersonLater() {
+    wantPerson = true;
+    save("wantPerson", true);
+    setFlow("write");
+  }
+
+  // What a message tells the server about self-service (docs/widget-protocol.md).
+  function selfServiceFields(item) {
+    if (!selfService || handedOver) return item;
+    if (wantPerson) item.handoff = true;
+    if (shownIds.length) item.articles = shownIds.slice();
+    if (openedIds.length) item.opened = openedIds.slice();
+    item.language = lang;
+    return item;
+  }
+
+  function renderOffer(messageId) {
+    var list = offers[messageId];
+    if (!Array.isArray(list) || !list.length) return null;
+    var latest = Object.keys(offers).map(Number).sort(function (a, b) { return b - a; })[0] === messageId;
+    var card = h("div", { class: "card" }, [
+      h("p", { text: t("offerIntro") }),
+      h("ul", { class: "articles" }, list.map(articleButton)),
+      held && latest ? h("div", { class: "actions" }, [
+        h("button", { type: "button", class: "secondary", text: t("answeredIt"), onclick: answered }),
+        h("button", { type: "button", class: "primary", text: t("talkToPerson"), onclick: talkToPerson })
+      ]) : null
+    ]);
+    return h("li", { class: "row agent first offer" }, [
+      h("span", { class: "avatar", "aria-hidden": "true", text: initials(S.name) }),
+      h("div", { class: "stack" }, [h("div", { class: "who", text: S.name }), card])
+    ]);
+  }
+
+  function renderFlow() {
+    var text = flow === "handed" ? t("handedOver") : flow === "glad" ? t("glad") : flow === "write" ? t("writeFirst") : "";
+    flowLine.textContent = text;
+    flowLine.hidden = !text;
+  }
+
+  // Built when the notice changes only: a re-render must not wipe an address being typed.
+  function renderAway() {
+    awayBox.textContent = "";
+    awayBox.hidden = !away;
+    if (!away) return;
+    var text;
+    if (away.reply_by) {
+      var when = new Date(away.reply_by);
+      var label = isNaN(when.getTime()) ? "" : (function () {
+        try {
+          return new Intl.DateTimeFormat(dateLocale, { weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit" }).format(when);
+        } catch (e) { return when.toLocaleString(); }
+      })();
+      text = label ? t("awayUntil", { when: label }) : t("awayLater");
+    } else if (away.within_hours) {
+      text = t("awayWithin", { n: away.within_hours });
+    } else {
+      text = t("awayLater");
+    }
+    awayBox.appendChild(h("p", { text: text }));
+    if (away.email) {
+      awayBox.appendChild(h("p", { text: t("replyTo", { email: away.email }) }));
+      return;
+    }
+    var input = h("input", { type: "email", name: "email", autocomplete: "email", required: true, maxlength: "254", "aria-label": t("email"), placeholder: t("email") });
+    if (profile && profile.email) input.value = profile.email;
+    awayBox.appendChild(h("p", { text: t("leaveEmail"), id: "hw-leave" }));
+    awayBox.appendChild(h("form", {
+      "aria-describedby": "hw-leave",
+      onsubmit: function (event) {
+        event.preventDefault();
+        var email = input.value.trim();
+        if (!email || !input.checkValidity()) { showNotice(t("emailInvalid")); return; }
+        var frame = { type: "identify", email: email, reply_by_email: true };
+        if (profile && profile.name) frame.name = profile.name;
+        if (!sendFrame(frame)) showNotice(t("failed"));
+      }
+    }, [input, h("button", { type: "submit", class: "primary", text: t("emailSend") })]));
+  }
+
+  function gotAway(frame) {
+    away = { reply_by: frame.reply_by || null, within_hours: frame.within_hours || null, email: frame.email || "" };
+    save("away", away);
+    renderAway();
+    live.textContent = awayBox.firstChild ? awayBox.firstChild.textContent : "";
+  }
+
+  // Someone from the team wrote: the chat is with a person, and no longer away.
+  function personAnswered() {
+    if (!handedOver || held || away || flow) {
+      handedOver = true;
+      held = false;
+      save("handed", true);
+      save("held", false);
+      if (away) { away = null; save("away", null); renderAway(); }
+      if (flow) setFlow("");
+      renderAssist();
+    }
+  }
+
   // --- Transport: websocket first, plain HTTP when it cannot connect -------------------------
   var transport = "none"; // "none" | "connecting" | "socket" | "http" | "refused"
   var socket = null, socketFailures = 0, reconnectTimer = null, started = false;
-  var pollTimer = null, flushing = false, agentsOnline = false;
+  var pollTimer = null, flushing = false, agentsOnline = false, httpReachable = false;
   var typingSent = 0, typingStopTimer = null;
 
   function setTransport(value) {
@@ -988,6 +1363,10 @@
           save("token", token);
         }
         agentsOnline = !!frame.agents_online;
+        if (typeof frame.self_service === "boolean" && frame.self_service !== selfService) {
+          selfService = frame.self_service;
+          renderAssist();
+        }
         applyInbox(frame.inbox);
         setStatus();
         // Resume: whatever came after the last message we have.
@@ -1015,6 +1394,45 @@
           seenUpTo = frame.up_to;
           save("seen", seenUpTo);
           render();
+        }
+        break;
+      case "articles":
+        gotSuggestions(frame);
+        break;
+      case "article":
+        gotArticle(frame);
+        break;
+      case "suggestions":
+        if (typeof frame.message === "number" && Array.isArray(frame.articles) && !handedOver) {
+          offers[frame.message] = frame.articles.slice(0, 3);
+          frame.articles.forEach(function (a) { remember(shownIds, "shown", a.id); });
+          held = true;
+          save("offers", offers);
+          save("held", true);
+          render();
+          live.textContent = t("offerIntro") + " " + frame.articles.map(function (a) { return a.title; }).join(", ");
+        }
+        break;
+      case "handoff":
+        handedTo(frame.state, wantPerson || askedPerson);
+        askedPerson = false;
+        break;
+      case "answered":
+        if (frame.solved) {
+          held = false;
+          save("held", false);
+          render();
+        }
+        break;
+      case "away":
+        gotAway(frame);
+        break;
+      case "reply_by_email":
+        if (away && typeof frame.email === "string") {
+          away.email = frame.email;
+          save("away", away);
+          renderAway();
+          live.textContent = t("replyTo", { email: frame.email });
         }
         break;
       case "error":
@@ -1053,11 +1471,18 @@
   function flush() {
     if (transport === "socket") {
       outbox.forEach(function (item) {
-        sendFrame({ type: "message", body: item.body, client_id: item.client_id, name: item.name });
+        sendFrame(messageFields({ type: "message" }, item));
       });
     } else if (transport === "http") {
       postOutbox();
     }
+  }
+
+  function messageFields(frame, item) {
+    ["body", "client_id", "name", "handoff", "articles", "opened", "language"].forEach(function (key) {
+      if (item[key] != null) frame[key] = item[key];
+    });
+    return frame;
   }
 
   function typed() {
@@ -1075,8 +1500,15 @@
   }
 
   // --- HTTP fallback -------------------------------------------------------------------------
+  function reachable(value) {
+    if (httpReachable === value) return;
+    httpReachable = value;
+    setStatus();
+  }
+
   function startPolling() {
     if (transport === "socket" || transport === "refused") return;
+    if (transport !== "http") httpReachable = false;
     setTransport("http");
     if (pollTimer) return;
     poll();
@@ -1097,16 +1529,16 @@
   function poll() {
     if (transport !== "http") return;
     postOutbox();
-    if (!token) return;
+    // Without a token there is nothing to fetch, but the answer tells whether we are reachable.
     var after = lastId();
     fetch(S.messages_url + (after ? "?after=" + after : ""), { headers: headers(false), credentials: "omit", cache: "no-store" })
-      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (response) { reachable(true); return response.ok ? response.json() : null; })
       .then(function (data) {
         if (!data || !Array.isArray(data.messages) || transport !== "http") return;
         if (data.messages.length) receive(data.messages);
         synced = true;
       })
-      .catch(function () { /* offline: the next tick tries again */ });
+      .catch(function () { reachable(false); /* the next tick tries again */ });
   }
 
   // One at a time, in order; a network failure leaves the rest for the next tick.
@@ -1114,10 +1546,10 @@
     if (flushing || !outbox.length) return;
     flushing = true;
     var item = outbox[0];
-    var payload = { body: item.body, client_id: item.client_id };
-    if (item.name) payload.name = item.name;
+    var payload = messageFields({}, item);
     fetch(S.messages_url, { method: "POST", headers: headers(true), body: JSON.stringify(payload), credentials: "omit" })
       .then(function (response) {
+        reachable(true);
         return response.json().catch(function () { return {}; }).then(function (data) {
           if (data.visitor_token) {
             token = data.visitor_token;
@@ -1131,7 +1563,10 @@
       .then(function () {
         flushing = false;
         if (outbox.length && transport === "http") postOutbox();
-      }, function () { flushing = false; });
+      }, function (error) {
+        flushing = false;
+        if (!error || error.message !== "retry") reachable(false);
+      });
   }
 
   // --- Start ---------------------------------------------------------------------------------
@@ -1160,6 +1595,8 @@
     });
     sortMessages();
     render();
+    renderFlow();
+    renderAway();
     setTransport("none");
     // Only visitors with a conversation connect at once; others when they open the chat.
     if (token || outbox.length) connect();

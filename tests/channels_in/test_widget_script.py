@@ -46,6 +46,7 @@ def test_it_puts_the_public_settings_in_and_never_a_secret(client, team):
             "greeting": {"pl": "Cześć! Jak możemy pomóc?", "xx": "ignored"},
             "color": "#0F766E",
             "prechat": True,
+            "self_service": True,
             "privacy_url": "https://shop.example/privacy",
             "allowed_origins": ["https://shop.example"],
         },
@@ -60,10 +61,12 @@ def test_it_puts_the_public_settings_in_and_never_a_secret(client, team):
         "color": "#0f766e",
         "language": "pl",
         "prechat": True,
+        "self_service": True,
         "privacy_url": "https://shop.example/privacy",
         "uploads": False,
         "socket_url": f"ws://testserver/ws/widget/{inbox.key}/",
         "messages_url": f"http://testserver/widget/{inbox.key}/messages",
+        "articles_url": f"http://testserver/widget/{inbox.key}/articles",
     }
     secret = inbox.secrets["identity_secret"]
     assert secret and secret not in body
@@ -98,6 +101,7 @@ def test_it_validates_what_the_config_says(client, team, config, color, privacy_
     assert (settings["color"], settings["privacy_url"]) == (color, privacy_url)
     assert settings["greeting"] == greeting
     assert settings["prechat"] is False and settings["uploads"] is False
+    assert settings["self_service"] is False and "articles_url" not in settings
 
 
 def test_it_escapes_a_hostile_inbox_name(client, team):

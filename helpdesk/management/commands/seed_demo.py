@@ -23,6 +23,8 @@ from agents.accounts import create_agent
 from channels_in.email.receive import store_email
 from channels_in.inboxes import create_inbox
 from channels_in.pipeline import process_raw
+from knowledge.demo import seed_articles
+from knowledge.models import Article
 from tickets.changes import update_ticket
 from tickets.ingest import InboundMessage, SenderIdentity, ingest
 from tickets.merge import link_identity
@@ -53,6 +55,16 @@ INBOXES = [
 EMAIL_CONFIG = {
     "email": {"address": "obsluga@demo.example", "from_name": "Obsługa klienta Demo"},
     "email_cz": {"address": "podpora@demo.example", "from_name": "Zákaznická podpora Demo"},
+}
+# The chat: articles first, and Polish office hours (the away notice says when we are back).
+WIDGET_CONFIG = {
+    "self_service": True,
+    "reply_within_hours": 2,
+    "business_hours": {
+        "timezone": "Europe/Warsaw",
+        "week": {day: [["08:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")},
+        "holidays": "PL",
+    },
 }
 
 # Each story: a customer, their identities, and a history of steps.
@@ -267,14 +279,19 @@ class Command(BaseCommand):
                 # Replies leave from here (under `make run`: files in var/mail).
                 inbox.config = {**inbox.config, **EMAIL_CONFIG[key]}
                 inbox.save(update_fields=["config"])
+            if channel == Channel.WIDGET and any(k not in inbox.config for k in WIDGET_CONFIG):
+                inbox.config = {**WIDGET_CONFIG, **inbox.config}
+                inbox.save(update_fields=["config"])
             inboxes[key] = inbox
         now = timezone.now()
         for number, story in enumerate(STORIES):
             with transaction.atomic():
                 self._tell(number, story, agents, inboxes, now)
         self._receive_mail(inboxes["email_cz"], now)
+        seed_articles()
         self.stdout.write(
-            f"Demo ready: {Customer.objects.count()} customers, {Ticket.objects.count()} tickets. "
+            f"Demo ready: {Customer.objects.count()} customers, {Ticket.objects.count()} tickets, "
+            f"{Article.objects.count()} help articles. "
             f"Sign in at /login/ as anna@demo.example, petr@demo.example, emma@demo.example, "
             f"manager@demo.example or admin@demo.example, password {PASSWORD}"
         )
