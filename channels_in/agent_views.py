@@ -103,6 +103,18 @@ def inboxes(request: HttpRequest) -> HttpResponse:
 
 @agent_required
 @require_GET
+def widget_preview(request: HttpRequest, inbox_id: int) -> HttpResponse:
+    """A plain page with the chat on it, as a visitor of the inbox's site sees it.
+
+    The helpdesk's own origin is always allowed to embed its chats, so this works
+    before any site is configured; what is written here becomes a real ticket.
+    """
+    inbox = get_object_or_404(Inbox, pk=inbox_id, channel=Channel.WIDGET, is_active=True)
+    return render(request, "channels_in/widget_preview.html", {"inbox": inbox})
+
+
+@agent_required
+@require_GET
 def raw_mail(request: HttpRequest, inbox_id: int, raw_id: int) -> HttpResponse:
     """A stored mail exactly as it arrived, as an .eml file (for a mail client or a bug report)."""
     raw = get_object_or_404(

@@ -17,6 +17,11 @@ urlpatterns = [
     path("widget/<str:key>/files/<str:token>", widget_views.attachment, name="widget_file"),
     path("agent/inboxes/", agent_views.inboxes, name="inboxes"),
     path(
+        "agent/inboxes/<int:inbox_id>/preview/",
+        agent_views.widget_preview,
+        name="widget_preview",
+    ),
+    path(
         "agent/inboxes/<int:inbox_id>/raw/<int:raw_id>.eml",
         agent_views.raw_mail,
         name="raw_mail",

@@ -64,7 +64,8 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         if inbox is None:
             await self._refuse(4404)
             return
-        if not origin_allowed(inbox, _header(self.scope, b"origin")):
+        origin, host = _header(self.scope, b"origin"), _header(self.scope, b"host")
+        if not origin_allowed(inbox, origin, host):
             await self._refuse(4403)
             return
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))

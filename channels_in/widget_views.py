@@ -117,7 +117,7 @@ def _cross_origin(
     origin = request.headers.get("Origin")
     # A browser leaves Origin out of a same-origin GET only (the helpdesk's own pages).
     same_site = origin is None and request.headers.get("Sec-Fetch-Site") == "same-origin"
-    if not (same_site or origin_allowed(inbox, origin)):
+    if not (same_site or origin_allowed(inbox, origin, request.get_host())):
         return _error(inbox, 403, "forbidden_origin")
     if request.method == "OPTIONS":
         response = HttpResponse(status=204)

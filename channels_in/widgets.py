@@ -123,14 +123,19 @@ def normalize_origin(value: str | None) -> str | None:
     return f"{parts.scheme}://{host}:{port}"
 
 
-def origin_allowed(inbox: Inbox, origin: str | None) -> bool:
-    """The inbox's configured sites, and always the helpdesk itself. No Origin, no entry."""
+def origin_allowed(inbox: Inbox, origin: str | None, host: str | None = None) -> bool:
+    """The inbox's configured sites, and always the helpdesk itself: PUBLIC_BASE_URL, or
+    the host the request was made to (a page of ours, e.g. the agents' chat preview; a
+    browser cannot forge either header). No Origin, no entry."""
     candidate = normalize_origin(origin)
     if candidate is None:
         return False
     configured = inbox.config.get("allowed_origins") or []
     allowed = {normalize_origin(item) for item in configured if isinstance(item, str)}
     allowed.add(normalize_origin(settings.PUBLIC_BASE_URL))
+    if host:
+        scheme = candidate.split("://", 1)[0]
+        allowed.add(normalize_origin(f"{scheme}://{host}"))
     return candidate in allowed
 
 

@@ -75,7 +75,7 @@
       handedOver: "Thanks! A person from our team will answer here.",
       writeFirst: "Tell us what you need, and a person will answer.",
       awayWithin: { one: "Nobody from the team is online right now. We usually reply within an hour.", other: "Nobody from the team is online right now. We usually reply within {n} hours." },
-      awayUntil: "We’re closed right now. We’ll reply after {when}.",
+      awayUntil: "We’re closed right now. We’ll reply when we’re back: {when}.",
       awayLater: "Nobody from the team is online right now. We’ll reply as soon as we can.",
       leaveEmail: "Leave your email and we’ll answer you there, even if you close this page.",
       emailSend: "Send",
@@ -137,7 +137,7 @@
       handedOver: "Dziękujemy! Konsultant z naszego zespołu odpowie tutaj.",
       writeFirst: "Napisz, w czym możemy pomóc, a odpowie Ci konsultant.",
       awayWithin: { one: "W tej chwili nikt z zespołu nie jest dostępny. Zwykle odpowiadamy w ciągu godziny.", few: "W tej chwili nikt z zespołu nie jest dostępny. Zwykle odpowiadamy w ciągu {n} godzin.", many: "W tej chwili nikt z zespołu nie jest dostępny. Zwykle odpowiadamy w ciągu {n} godzin.", other: "W tej chwili nikt z zespołu nie jest dostępny. Zwykle odpowiadamy w ciągu {n} godzin." },
-      awayUntil: "Teraz jesteśmy poza godzinami pracy. Odpowiemy po {when}.",
+      awayUntil: "Teraz jesteśmy poza godzinami pracy. Odpowiemy, gdy wrócimy: {when}.",
       awayLater: "W tej chwili nikt z zespołu nie jest dostępny. Odpowiemy najszybciej, jak to możliwe.",
       leaveEmail: "Zostaw swój e-mail, a odpowiemy na niego, nawet jeśli zamkniesz tę stronę.",
       emailSend: "Wyślij",
@@ -199,7 +199,7 @@
       handedOver: "Děkujeme! Odpoví vám tady někdo z našeho týmu.",
       writeFirst: "Napište, s čím potřebujete pomoci, a odpoví vám člověk z našeho týmu.",
       awayWithin: { one: "Právě teď není nikdo z týmu k dispozici. Obvykle odpovídáme do hodiny.", few: "Právě teď není nikdo z týmu k dispozici. Obvykle odpovídáme do {n} hodin.", many: "Právě teď není nikdo z týmu k dispozici. Obvykle odpovídáme do {n} hodin.", other: "Právě teď není nikdo z týmu k dispozici. Obvykle odpovídáme do {n} hodin." },
-      awayUntil: "Teď máme zavřeno. Odpovíme po {when}.",
+      awayUntil: "Teď máme zavřeno. Odpovíme, jakmile se vrátíme: {when}.",
       awayLater: "Právě teď není nikdo z týmu k dispozici. Odpovíme, jakmile to bude možné.",
       leaveEmail: "Nechte nám svůj e-mail a odpovíme vám na něj, i když tuto stránku zavřete.",
       emailSend: "Odeslat",
@@ -386,7 +386,10 @@
     ".count.over{color:var(--danger);font-weight:600}",
     // Self-service: articles as the visitor types, the reader, the away card
     ".assist{border-top:1px solid var(--border);padding:10px 12px 0;background:#fff;flex:none;max-height:42%;overflow-y:auto}",
-    ".assist h3{margin:0 0 6px;font:600 12px/1.3 var(--font);color:var(--muted);letter-spacing:.02em}",
+    ".assist h3{margin:0;font:600 12px/1.3 var(--font);color:var(--muted);letter-spacing:.02em}",
+    ".assist-head{display:flex;align-items:center;justify-content:space-between;gap:8px;margin-bottom:4px}",
+    ".assist.bare .assist-head{justify-content:flex-end;margin:0}.assist.bare{padding-top:2px}",
+    ".assist .articles{padding-bottom:8px}",
     ".articles{list-style:none;margin:0;padding:0;display:flex;flex-direction:column;gap:6px}",
     ".art{display:block;width:100%;text-align:left;border:1px solid var(--border);border-radius:10px;background:var(--surface-2);padding:8px 10px}",
     ".art:hover{border-color:var(--ring)}",
@@ -1019,10 +1022,13 @@
 
   function buildAssist() {
     assistList = h("ul", { class: "articles" });
+    // The person button first: always in view, however long the list.
     return h("div", { class: "assist", hidden: true, role: "region", "aria-label": t("suggested") }, [
-      h("h3", { text: t("suggested"), "aria-hidden": "true" }),
-      assistList,
-      h("button", { type: "button", class: "person", text: t("talkToPerson"), onclick: talkToPerson })
+      h("div", { class: "assist-head" }, [
+        h("h3", { text: t("suggested"), "aria-hidden": "true" }),
+        h("button", { type: "button", class: "person", text: t("talkToPerson"), onclick: talkToPerson })
+      ]),
+      assistList
     ]);
   }
 
@@ -1039,8 +1045,9 @@
     if (!show) return;
     assistList.textContent = "";
     suggestions.forEach(function (a) { assistList.appendChild(articleButton(a)); });
-    assist.firstChild.hidden = !suggestions.length;
+    assist.querySelector("h3").hidden = !suggestions.length;
     assistList.hidden = !suggestions.length;
+    assist.classList.toggle("bare", !suggestions.length);
   }
 
   function typedQuestion() {

@@ -5,8 +5,10 @@ import json
 import re
 
 import pytest
+from django.urls import reverse
 
 from channels_in.inboxes import create_inbox, webhook_path
+from channels_in.widgets import origin_allowed
 from tickets.models import Channel
 
 pytestmark = pytest.mark.django_db
@@ -153,3 +155,29 @@ def test_the_texts_are_in_english_polish_and_czech(client, widget_inbox):
 
     for text in ("Open chat", "Otwórz czat", "Otevřít chat", "Přečteno", "Wyślij"):
         assert text in body
+
+
+def test_agents_can_try_a_chat_as_its_visitors_see_it(client, widget_inbox, inbox, agent, settings):
+    page = reverse("channels_in:widget_preview", args=[widget_inbox.pk])
+    assert client.get(page).status_code == 302  # signed-in agents only
+    client.force_login(agent)
+    listing = client.get(reverse("channels_in:inboxes")).content.decode()
+    assert page in listing
+    body = client.get(page).content.decode()
+    assert f'<script src="/widget/{widget_inbox.key}.js" async></script>' in body
+    # The helpdesk's own origin may always embed its chats: the preview's socket is let in.
+    assert origin_allowed(widget_inbox, settings.PUBLIC_BASE_URL)
+    assert client.get(reverse("channels_in:widget_preview", args=[inbox.pk])).status_code == 404
+
+
+def test_the_helpdesks_own_pages_may_use_the_chat_whatever_its_public_url(
+    client, widget_inbox, settings
+):
+    settings.PUBLIC_BASE_URL = "https://helpdesk.example"
+    url = reverse("channels_in:widget_messages", args=[widget_inbox.key])
+    own = client.get(url, HTTP_ORIGIN="http://testserver")
+    assert own.status_code == 200
+    assert own["Access-Control-Allow-Origin"] == "http://testserver"
+    # Another site still needs to be listed in allowed_origins.
+    other = client.get(url, HTTP_ORIGIN="http://elsewhere.example")
+    assert other.status_code == 403
