@@ -39,7 +39,7 @@ from tickets.handoff import (
     record_self_served,
 )
 from tickets.hours import CalendarError, parse_calendar
-from tickets.models import Identity, IdentityKind, Inbox, Message, Ticket
+from tickets.models import OPEN_STATUSES, Identity, IdentityKind, Inbox, Message, Ticket
 
 from .adapters.widget import visitor_groups
 from .widgets import agents_online, find_conversation, session_frame
@@ -97,6 +97,11 @@ def session(inbox: Inbox, visitor: str) -> dict[str, Any]:
     """The socket's `session` frame, with self-service and the away notice."""
     frame = session_frame(inbox, visitor)
     frame["self_service"] = enabled(inbox)
+    # A visitor without an open chat starts afresh: articles first again.
+    conversation = find_conversation(inbox=inbox, visitor=visitor)
+    frame["conversation_open"] = conversation is not None and (
+        Ticket.objects.filter(pk=conversation[0], status__in=OPEN_STATUSES).exists()
+    )
     frame["away"] = away_notice(inbox, online=frame["agents_online"])
     return frame
 
@@ -134,6 +139,10 @@ def away_notice(
 
 def on_visitor_message(event: MessageReceived) -> None:
     """A new chat is held for self-service or routed; a held chat written to is handed over."""
+    if event.reopened:
+        # Back after the chat was solved (by an article, or an agent): a person answers.
+        _route(event)
+        return
     if not event.ticket_created:
         held = Ticket.objects.filter(pk=event.ticket_id, awaiting_handoff=True).exists()
         if held and hand_over(ticket_id=event.ticket_id, reason=MESSAGE):

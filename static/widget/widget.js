@@ -1260,6 +1260,21 @@
     live.textContent = awayBox.firstChild ? awayBox.firstChild.textContent : "";
   }
 
+  // No open chat (a new visitor, or the last chat was solved): articles first again.
+  function startAfresh() {
+    // Nothing written yet: nothing to forget (a "person, please" waits for the first question).
+    if (!messages.length || (!handedOver && !held && !wantPerson && !away && !flow)) return;
+    handedOver = held = wantPerson = false;
+    away = null;
+    offers = {};
+    ["handed", "held", "wantPerson"].forEach(function (name) { save(name, false); });
+    save("away", null);
+    save("offers", offers);
+    if (flow !== "glad") setFlow("");
+    renderAway();
+    render();
+  }
+
   // Someone from the team wrote: the chat is with a person, and no longer away.
   function personAnswered() {
     if (!handedOver || held || away || flow) {
@@ -1374,6 +1389,7 @@
           selfService = frame.self_service;
           renderAssist();
         }
+        if (frame.conversation_open === false) startAfresh();
         applyInbox(frame.inbox);
         setStatus();
         // Resume: whatever came after the last message we have.

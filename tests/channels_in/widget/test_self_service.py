@@ -394,3 +394,29 @@ def test_articles_over_plain_http_when_websockets_are_blocked(widget_server, art
         "GET", f"/widget/{key}/articles?q=zwrot", headers={"Origin": "https://evil.example"}
     )
     assert (stranger.status, stranger.body["error"]) == (403, "forbidden_origin")
+
+
+def test_a_visitor_back_after_an_article_solved_it_is_answered_by_a_person(widget_server, articles):
+    inbox = new_inbox(widget_server)
+
+    async def scenario():
+        async with open_visitor(widget_server, ip=new_ip(), key=inbox["key"]) as visitor:
+            session = await visitor.receive()
+            assert session["conversation_open"] is False
+            await visitor.send({"type": "message", "body": "Zwrot towaru", "client_id": "q-1"})
+            await frames(visitor, "ack", "suggestions")
+            assert (await visitor.exchange({"type": "answered"}))["solved"] is True
+            token = session["visitor_token"]
+        async with open_visitor(widget_server, token=token, ip=new_ip(), key=inbox["key"]) as back:
+            # The solved chat is over: the widget starts afresh, articles first.
+            assert (await back.receive())["conversation_open"] is False
+            await back.send(
+                {"type": "message", "body": "Jednak mam jeszcze pytanie", "client_id": "q-2"}
+            )
+            # Reopened, it goes to the team at once: no second round of articles.
+            got = await frames(back, "ack", "handoff")
+            assert got["handoff"]["state"] == "routed"
+
+    run(scenario())
+    ticket = only_ticket(widget_server, inbox)
+    assert ticket["status"] != "solved"
