@@ -98,10 +98,13 @@ def session(inbox: Inbox, visitor: str) -> dict[str, Any]:
     frame = session_frame(inbox, visitor)
     frame["self_service"] = enabled(inbox)
     # A visitor without an open chat starts afresh: articles first again.
-    conversation = find_conversation(inbox=inbox, visitor=visitor)
-    frame["conversation_open"] = conversation is not None and (
-        Ticket.objects.filter(pk=conversation[0], status__in=OPEN_STATUSES).exists()
-    )
+    frame["conversation_open"] = Ticket.objects.filter(
+        inbox=inbox,
+        customer__identities__kind=IdentityKind.WIDGET,
+        customer__identities__value=visitor,
+        status__in=OPEN_STATUSES,
+        merged_into__isnull=True,
+    ).exists()
     frame["away"] = away_notice(inbox, online=frame["agents_online"])
     return frame
 
