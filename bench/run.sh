@@ -11,16 +11,21 @@
 #   REDIS_URL      default redis://127.0.0.1:6379/0 (the PostgreSQL topology has Redis: the
 #                  live push after each ingest goes through it); empty: in-memory layer
 #   BENCH_ONLY     email: only the email channel bench (bench/email/run.sh, about 11 minutes);
-#                  core: only the load-data part; unset: both, the email part last
+#                  widget: only the live chat bench (bench/widget/run.sh, about 17 minutes:
+#                  idle sockets, widget -> agent latency, and its diagnosis runs; about 9 with
+#                  BENCH_WIDGET_DIAGNOSIS=0);
+#                  core: only the load-data part; unset: all three, email then widget last
 #
-# About 7 minutes at "100k", 16 at "100k 1m" on 2 cores (3 of them generating 1M tickets).
+# About 7 minutes at "100k", 16 at "100k 1m" on 2 cores (3 of them generating 1M tickets);
+# unset BENCH_ONLY adds the email and widget benches: about 45 minutes in all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 case "${BENCH_ONLY:-}" in
   email) exec bash bench/email/run.sh ;;
+  widget) exec bash bench/widget/run.sh ;;
   core | all | "") ;;
-  *) echo "bench: BENCH_ONLY must be email, core or unset (got $BENCH_ONLY)" >&2; exit 2 ;;
+  *) echo "bench: BENCH_ONLY must be email, widget, core or unset (got $BENCH_ONLY)" >&2; exit 2 ;;
 esac
 
 PY=.venv/bin/python
@@ -88,9 +93,14 @@ for scale in $SCALES; do
   results+=("$OUT/$scale.json")
 done
 
+# bench/report.py rewrites the file and keeps only the Email section: keep the widget one too.
+previous="$OUT/RESULTS.previous.md"
+if [ -f bench/RESULTS.md ]; then cp bench/RESULTS.md "$previous"; fi
 "$PY" bench/report.py --out bench/RESULTS.md "${results[@]}"
+"$PY" bench/widget/report.py --out bench/RESULTS.md --restore "$previous"
 echo "bench: wrote bench/RESULTS.md"
 
 if [ "${BENCH_ONLY:-}" != core ]; then
   bash bench/email/run.sh
+  bash bench/widget/run.sh
 fi
