@@ -128,7 +128,9 @@ def away_notice(
     if calendar is not None and not calendar.is_open(now):
         opens = calendar.next_open(now)
         return {"reply_by": opens.isoformat() if opens else None, "within_hours": None}
-    if online if online is not None else agents_online(inbox.team_id):
+    if online is None:
+        online = agents_online(inbox.team_id)
+    if online:
         return None
     try:
         hours = max(1, int(config.get("reply_within_hours") or DEFAULT_REPLY_WITHIN_HOURS))
@@ -154,13 +156,14 @@ def on_visitor_message(event: MessageReceived) -> None:
     inbox = Inbox.objects.filter(pk=event.inbox_id).first()
     if inbox is None:
         return
-    message = Message.objects.filter(pk=event.message_id).values("body_text", "meta").first()
-    asked = ((message or {}).get("meta") or {}).get("self_service") or {}
-    if asked.get("handoff"):
-        seen = seen_articles(asked.get("articles"), asked.get("opened"))
-        hand_over(ticket_id=event.ticket_id, reason=BUTTON, articles=seen)
-    elif enabled(inbox) and message and _offer(inbox, event, message["body_text"], asked):
-        return
+    if enabled(inbox):
+        message = Message.objects.filter(pk=event.message_id).values("body_text", "meta").first()
+        asked = ((message or {}).get("meta") or {}).get("self_service") or {}
+        if asked.get("handoff"):
+            seen = seen_articles(asked.get("articles"), asked.get("opened"))
+            hand_over(ticket_id=event.ticket_id, reason=BUTTON, articles=seen)
+        elif message and _offer(inbox, event, message["body_text"], asked):
+            return
     route_chat(inbox, event.ticket_id, event.customer_id)
 
 
