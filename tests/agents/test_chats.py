@@ -16,6 +16,7 @@ from agents.accounts import create_agent
 from agents.models import Profile
 from channels_in.inboxes import create_inbox
 from tickets.changes import update_ticket
+from tickets.handoff import hold_for_self_service
 from tickets.merge import merge_tickets
 from tickets.models import Channel, EventKind, Status, Ticket, TimelineEvent
 from tickets.replies import record_reply
@@ -355,3 +356,19 @@ def test_a_very_long_list_stops_and_points_to_the_inbox(client, agent, chat, mon
     assert len(row_ids(html)) == 2
     assert "Only the most recent chats are listed here." in html
     assert 'href="/agent/?channel=widget"' in html
+
+
+def test_a_chat_reading_help_articles_says_so_instead_of_awaiting_a_reply(client, agent, chat):
+    held = chat("visitor-1", "Zwrot towaru", name="Ola")
+    message = held.messages.get()
+    article = [{"id": 1, "title": "Zwrot towaru", "opened": False}]
+    hold_for_self_service(ticket_id=held.pk, message_id=message.pk, articles=article)
+    client.force_login(agent)
+
+    row = re.search(
+        rf'<li class="chat-row[^"]*" id="chat-{held.pk}".*?</li>',
+        client.get(CHATS).content.decode(),
+        re.S,
+    )
+    assert "Reading help articles" in row.group(0)
+    assert "Awaiting reply" not in row.group(0)
