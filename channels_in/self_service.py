@@ -18,7 +18,6 @@ when the team is at work but nobody is online.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -41,7 +40,7 @@ from tickets.handoff import (
 from tickets.hours import CalendarError, parse_calendar
 from tickets.models import OPEN_STATUSES, Identity, IdentityKind, Inbox, Message, Ticket
 
-from .adapters.widget import visitor_groups
+from .adapters.widget import article_ids, visitor_groups
 from .widgets import agents_online, find_conversation, session_frame
 
 log = logging.getLogger(__name__)
@@ -78,16 +77,10 @@ def read_article(inbox: Inbox, article_id: int) -> dict[str, Any] | None:
 
 def seen_articles(shown: Any, opened: Any) -> list[dict[str, Any]]:
     """What the visitor saw, as the timeline keeps it: real articles only, titles from us."""
-    opened_ids = set(_ids(opened))
-    ids = list(dict.fromkeys([*_ids(opened), *_ids(shown)]))[:MAX_SEEN]
+    read = article_ids(opened, MAX_SEEN)
+    ids = list(dict.fromkeys([*read, *article_ids(shown, MAX_SEEN)]))[:MAX_SEEN]
     titles = article_titles(ids) if ids else {}
-    return [{"id": i, "title": titles[i], "opened": i in opened_ids} for i in ids if i in titles]
-
-
-def _ids(value: Any) -> Iterable[int]:
-    if not isinstance(value, list):
-        return []
-    return [v for v in value[:50] if isinstance(v, int) and not isinstance(v, bool) and v > 0]
+    return [{"id": i, "title": titles[i], "opened": i in read} for i in ids if i in titles]
 
 
 # --- the away notice -----------------------------------------------------------------

@@ -456,14 +456,15 @@ def _link_verified_email(inbox: Inbox, visitor: str, email: str, name: str) -> s
         ).exclude(value=email)
         if others.exists():
             visitor, current_id = new_visitor(), None
-    if owner is not None and owner.customer_id != current_id and _only_claimed(owner):
-        # Someone else typed this address into a chat; the site now vouches for
-        # its owner. The proof wins, and the owner never sees that chat.
-        Customer.objects.filter(pk=owner.customer_id).update(
-            attributes=_without_claim(owner.customer_id)
-        )
-        owner.delete()
-        owner = None
+    if owner is not None and owner.customer_id != current_id and not owner.verified:
+        holder = Customer.objects.filter(pk=owner.customer_id)
+        attributes = holder.values_list("attributes", flat=True).first() or {}
+        if attributes.get("claimed_email") == owner.value:
+            # Someone else only typed this address into a chat; the site now vouches
+            # for its owner. The proof wins, and the owner never sees that chat.
+            holder.update(attributes={k: v for k, v in attributes.items() if k != "claimed_email"})
+            owner.delete()
+            owner = None
     if owner is None:
         customer = _visitor_customer(inbox, visitor, name)
         link_identity(customer=customer, kind=IdentityKind.EMAIL, value=email, verified=True)
@@ -479,22 +480,6 @@ def _link_verified_email(inbox: Inbox, visitor: str, email: str, name: str) -> s
     if name and not customer.name:
         Customer.objects.filter(pk=customer.pk, name="").update(name=name)
     return visitor
-
-
-def _only_claimed(identity: Identity) -> bool:
-    """An address that is its holder's only because a chat visitor typed it."""
-    if identity.verified:
-        return False
-    holder = Customer.objects.filter(pk=identity.customer_id)
-    attributes = holder.values_list("attributes", flat=True).first()
-    return (attributes or {}).get("claimed_email") == identity.value
-
-
-def _without_claim(customer_id: int) -> dict:
-    attributes = (
-        Customer.objects.filter(pk=customer_id).values_list("attributes", flat=True).first() or {}
-    )
-    return {k: v for k, v in attributes.items() if k != "claimed_email"}
 
 
 def _store_claim(inbox: Inbox, visitor: str, email: str, name: str) -> Customer:

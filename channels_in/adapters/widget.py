@@ -187,6 +187,14 @@ class WidgetAdapter(Adapter):
         return SendResult(external_id=f"widget-out-{message.pk}")
 
 
+def article_ids(value: object, limit: int = 10) -> list[int]:
+    """Article ids a visitor's frame names: positive integers only, at most `limit`."""
+    if not isinstance(value, list):
+        return []
+    ids = [i for i in value[:50] if isinstance(i, int) and not isinstance(i, bool) and i > 0]
+    return ids[:limit]
+
+
 def _self_service_meta(payload: dict) -> dict:
     """What the visitor did before writing (channels_in/self_service.py): asked for a
     person, the articles shown while typing and those opened, their language."""
@@ -194,11 +202,9 @@ def _self_service_meta(payload: dict) -> dict:
     if payload.get("handoff") is True:
         asked["handoff"] = True
     for key in ("articles", "opened"):
-        ids = payload.get(key)
-        if isinstance(ids, list):
-            ids = [i for i in ids[:10] if isinstance(i, int) and not isinstance(i, bool) and i > 0]
-            if ids:
-                asked[key] = ids
+        ids = article_ids(payload.get(key))
+        if ids:
+            asked[key] = ids
     if payload.get("language") in ("en", "pl", "cs"):
         asked["language"] = payload["language"]
     return {"self_service": asked} if asked else {}
