@@ -11,11 +11,12 @@ import hmac
 import json
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from tickets.ingest import InboundMessage, IngestResult
-from tickets.models import Delivery, Inbox, Message
+from tickets.models import Delivery, Inbox, Message, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,33 @@ class DeliveryReport:
     message_id: int | None = None
     external_id: str = ""
     error: str = ""
+    # Several of the provider's ids at once (Messenger's delivery event lists its mids).
+    external_ids: tuple[str, ...] = ()
+    # "Everything sent to this recipient up to `until`" (Messenger's read and delivery
+    # watermarks): the recipient's identity (kind, value) and the time.
+    recipient: tuple[str, str] | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Whether a reply on a channel can reach the customer now, and if not, why.
+
+    reason is a sentence for the agent in the active language: why it is not
+    possible (an SMS opt-out, Messenger's 24-hour window) or, when available,
+    a caveat worth showing. options are the send options that make it possible
+    anyway (Messenger's message tags), as (value, label).
+    """
+
+    available: bool = True
+    reason: str = ""
+    options: tuple[tuple[str, str], ...] = ()
+    # When the standard window closes, for channels that have one.
+    closes_at: datetime | None = None
+
+    def permits(self, send_options: dict) -> bool:
+        """Whether the reply may go: the channel is open, or one of its options was chosen."""
+        return self.available or send_options.get("tag") in {value for value, _ in self.options}
 
 
 class SuppressedError(Exception):
@@ -125,9 +153,11 @@ class Adapter:
 
     channel: str = ""
 
-    def accept(self, request: HttpRequest, inbox: Inbox) -> Accepted:
+    def accept(self, request: HttpRequest, inbox: Inbox) -> Accepted | list[Accepted]:
         """Verify a webhook request (signature, token) and return what to store.
 
+        A provider that batches several events in one request (Meta) returns one
+        Accepted per event, each with its own provider key; all commit together.
         Raises a WebhookError subclass to refuse it; nothing is stored then.
         """
         raise MalformedError(f"{self.channel} takes no webhooks")
@@ -144,6 +174,16 @@ class Adapter:
         None means there is nothing to ingest (an echo of our own send).
         """
         raise NotImplementedError
+
+    def after_ingest(self, result: IngestResult, inbound: InboundMessage) -> None:
+        """Channel work on a message just stored, in its transaction (an opt-out keyword).
+
+        Slow work (fetching media, a profile) is queued here with on_commit, never done inline.
+        """
+
+    def reach(self, *, ticket: Ticket, inbox: Inbox) -> Reach:
+        """Whether a reply from `inbox` can reach the ticket's customer now (Reach)."""
+        return Reach()
 
     def respond(self, result: IngestResult | None, *, duplicate: bool) -> HttpResponse:
         """The provider's success answer."""
@@ -172,4 +212,9 @@ class Adapter:
             )
         if not message.inbox.is_active:
             raise DeliveryError("the inbox is disabled", permanent=True)
+        # Checked when the reply was written and again now: a window may have closed,
+        # a number may have opted out while the message waited.
+        reach = self.reach(ticket=message.ticket, inbox=message.inbox)
+        if not reach.permits(message.meta.get("send") or {}):
+            raise DeliveryError(reach.reason, permanent=True)
         return self.send(message)

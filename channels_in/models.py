@@ -105,3 +105,26 @@ class AutomaticMail(models.Model):
 
     def __str__(self) -> str:
         return f"automatic mail to {self.address}"
+
+
+class SmsOptOut(models.Model):
+    """A number that texted STOP (or another opt-out keyword) to an SMS inbox.
+
+    Nothing of ours goes to it from that inbox until it texts START. Twilio keeps
+    its own list and refuses such sends too; ours lets the agent see why first.
+    """
+
+    inbox = models.ForeignKey("tickets.Inbox", on_delete=models.CASCADE, related_name="+")
+    # E.164, as the identity stores it.
+    phone = models.CharField(max_length=32)
+    # The word they texted ("STOP", "UNSUBSCRIBE", ...), for the agent.
+    keyword = models.CharField(max_length=20)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["inbox", "phone"], name="sms_opt_out_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone} opted out of inbox {self.inbox_id}"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from tickets.delivery import record_delivery, record_delivery_report
+from tickets.delivery import record_delivery, record_delivery_report, record_delivery_watermark
 from tickets.ingest import IngestResult, ingest
 from tickets.models import Inbox, Message
 
@@ -72,6 +72,8 @@ def process_raw(raw_id: int, *, raw: RawInbound | None = None) -> IngestResult |
                 _apply_report(raw.inbox_id, parsed)
             elif parsed is not None:
                 result = ingest(parsed, inbox=raw.inbox)
+                if not result.duplicate:
+                    adapter.after_ingest(result, parsed)
             RawInbound.objects.filter(pk=raw.pk).update(
                 state=RawInbound.State.PROCESSED if result else RawInbound.State.IGNORED,
                 error="",
@@ -96,12 +98,15 @@ def _apply_report(inbox_id: int, report: DeliveryReport) -> None:
         # Only a message of this inbox: an id from a payload never reaches another's.
         if Message.objects.filter(pk=report.message_id, inbox_id=inbox_id).exists():
             record_delivery(message_id=report.message_id, state=report.state, error=report.error)
-    elif report.external_id:
-        record_delivery_report(
-            inbox_id=inbox_id,
-            external_id=report.external_id,
-            state=report.state,
-            error=report.error,
+    for external_id in (report.external_id, *report.external_ids):
+        if external_id:
+            record_delivery_report(
+                inbox_id=inbox_id, external_id=external_id, state=report.state, error=report.error
+            )
+    if report.recipient is not None and report.until is not None:
+        kind, value = report.recipient
+        record_delivery_watermark(
+            inbox_id=inbox_id, kind=kind, value=value, state=report.state, until=report.until
         )
 
 

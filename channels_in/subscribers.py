@@ -1,10 +1,13 @@
 """channels_in listens to tickets' events: a recorded reply goes to the outbox worker,
 and a chat visitor's message goes the chat's way (self_service.py): held while the
-visitor reads articles, or given to an available agent of its inbox's team."""
+visitor reads articles, or given to an available agent of its inbox's team. It also
+gives tickets the channels' reply rules (an SMS opt-out, Messenger's 24-hour window)."""
 
 from tickets.events import MessageReceived, ReplyRecorded, subscribe
-from tickets.models import Channel
+from tickets.models import Channel, Inbox, Ticket
+from tickets.replies import ReplyError, add_reply_check
 
+from .registry import get_adapter
 from .self_service import on_visitor_message
 from .tasks import send_message
 
@@ -18,3 +21,15 @@ def queue_send(event: ReplyRecorded) -> None:
 def route_chat_message(event: MessageReceived) -> None:
     if event.channel == Channel.WIDGET:
         on_visitor_message(event)
+
+
+@add_reply_check
+def channel_allows(ticket: Ticket, inbox: Inbox, options: dict) -> None:
+    """Refuse a reply the channel cannot deliver now, with the reason and the way out."""
+    try:
+        adapter = get_adapter(inbox.channel)
+    except LookupError:
+        return  # no adapter, no rule: the send itself fails and says so
+    reach = adapter.reach(ticket=ticket, inbox=inbox)
+    if not reach.permits(options):
+        raise ReplyError(reach.reason)

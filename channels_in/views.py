@@ -54,16 +54,22 @@ def inbound_webhook(request: HttpRequest, channel: str, key: str) -> HttpRespons
     except WebhookError as exc:
         log.warning("inbound %s/%s refused: %s", channel, inbox.pk, exc.detail)
         return json_error(exc.status, exc.code, exc.detail)
+    batch = accepted if isinstance(accepted, list) else [accepted]
+    result, duplicate = None, True
     try:
         # The raw payload and what it became commit together, once: one durable
-        # commit per message. A payload that fails to process is still committed
+        # commit per request. A payload that fails to process is still committed
         # (with its error); only a database failure rolls it all back, and then
         # the provider hears 503 and sends it again.
         with transaction.atomic():
-            stored = store_raw(inbox=inbox, accepted=accepted)
-            result = process_raw(stored.raw.pk, raw=stored.raw)
+            for item in batch:
+                stored = store_raw(inbox=inbox, accepted=item)
+                processed = process_raw(stored.raw.pk, raw=stored.raw)
+                result = processed or result
+                again = stored.duplicate or bool(processed and processed.duplicate)
+                duplicate = duplicate and again
     except DatabaseError:
         log.exception("inbound %s/%s could not be stored", channel, inbox.pk)
         # The provider retries on 5xx; 503 says "not stored, try again".
         return json_error(503, "unavailable", "The message could not be stored; retry later.")
-    return adapter.respond(result, duplicate=stored.duplicate or bool(result and result.duplicate))
+    return adapter.respond(result, duplicate=duplicate and bool(batch))

@@ -23,6 +23,13 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The base URL providers call us on (Twilio signs the URL as configured).
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Behind a reverse proxy that sets X-Forwarded-Host and X-Forwarded-Proto (and
+# strips them from what clients send), True lets signed webhooks also be checked
+# against the URL the proxy forwarded. Leave False unless the proxy does both.
+TRUST_FORWARDED_HEADERS = env.bool("TRUST_FORWARDED_HEADERS", default=False)
+if TRUST_FORWARDED_HEADERS:
+    USE_X_FORWARDED_HOST = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -235,6 +242,22 @@ IMAP_MAX_BACKOFF_SECONDS = env.int("IMAP_MAX_BACKOFF_SECONDS", default=3600)
 IMAP_TIMEOUT_SECONDS = env.int("IMAP_TIMEOUT_SECONDS", default=30)
 # Mail read per poll of one mailbox; a larger backlog is read over the next polls.
 IMAP_POLL_LIMIT = env.int("IMAP_POLL_LIMIT", default=200)
+
+# --- SMS (Twilio) and Messenger (Meta) ---------------------------------------
+# Provider API base URLs: settings, so tests and staging point them at a local server.
+TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="https://api.twilio.com").rstrip("/")
+META_GRAPH_API_BASE_URL = env(
+    "META_GRAPH_API_BASE_URL", default="https://graph.facebook.com"
+).rstrip("/")
+META_GRAPH_API_VERSION = env("META_GRAPH_API_VERSION", default="v21.0")
+# Hosts Messenger attachment URLs may point at (suffix match); anything else is not fetched.
+MESSENGER_MEDIA_HOSTS = env.list("MESSENGER_MEDIA_HOSTS", default=["fbcdn.net", "fbsbx.com"])
+# Seconds one provider API call may take before it counts as a temporary failure.
+PROVIDER_TIMEOUT_SECONDS = env.float("PROVIDER_TIMEOUT_SECONDS", default=15.0)
+# Largest picture or file fetched from an MMS or a Messenger attachment.
+INBOUND_MEDIA_MAX_BYTES = env.int("INBOUND_MEDIA_MAX_BYTES", default=10 * 1024 * 1024)
+# Phone numbers written without a country code are read as numbers of this region.
+PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", default="PL")
 
 # --- API -------------------------------------------------------------------------
 REST_FRAMEWORK = {

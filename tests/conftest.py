@@ -195,3 +195,16 @@ def smtp_server(settings):
     settings.EMAIL_HOST_PASSWORD = ""
     yield server
     server.stop()
+
+
+@pytest.fixture
+def provider_api(settings):
+    """Twilio's and Meta's APIs, stood in for by a recording HTTP server on 127.0.0.1."""
+    from tests.providers import ProviderStub
+
+    stub = ProviderStub().start()
+    settings.TWILIO_API_BASE_URL = stub.base_url
+    settings.META_GRAPH_API_BASE_URL = stub.base_url
+    settings.MESSENGER_MEDIA_HOSTS = ["127.0.0.1"]
+    yield stub
+    stub.stop()

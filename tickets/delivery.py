@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.db import transaction
 
 from .events import DeliveryUpdated, emit
-from .models import Delivery, Message
+from .models import Delivery, Identity, Message
 
 # A state only moves forward: a late "sent" never overwrites "delivered".
 _RANK = {
@@ -96,3 +98,37 @@ def record_delivery_report(*, inbox_id: int, external_id: str, state: str, error
     if message_id is None:
         return False
     return record_delivery(message_id=message_id, state=state, error=error)
+
+
+def record_delivery_watermark(
+    *, inbox_id: int, kind: str, value: str, state: str, until: datetime
+) -> int:
+    """ "Everything sent to this recipient up to `until` has reached `state`" (Messenger's
+    delivery and read watermarks). Returns how many messages moved on.
+
+    Only sends of the last WATERMARK_DAYS are looked at: older ones were settled long ago.
+    """
+    customer_id = (
+        Identity.objects.filter(kind=kind, value=Identity.normalize(kind, value))
+        .values_list("customer_id", flat=True)
+        .first()
+    )
+    if customer_id is None:
+        return 0
+    behind = [s for s, rank in _RANK.items() if rank < _RANK.get(state, 0) and s in _SETTLED]
+    message_ids = Message.objects.filter(
+        inbox_id=inbox_id,
+        ticket__customer_id=customer_id,
+        direction="out",
+        is_note=False,
+        delivery_state__in=behind,
+        created_at__lte=until,
+        created_at__gte=until - timedelta(days=WATERMARK_DAYS),
+    ).values_list("pk", flat=True)
+    return sum(record_delivery(message_id=pk, state=state) for pk in list(message_ids))
+
+
+# A watermark moves on only messages the provider has taken; one still queued or
+# sending on our side is not the one the recipient read.
+_SETTLED = (Delivery.SENT, Delivery.DELIVERED, Delivery.UNKNOWN)
+WATERMARK_DAYS = 7

@@ -314,6 +314,12 @@ def _resolve_customer(inbound: InboundMessage, inbox: Inbox, now: datetime) -> t
         cursor.execute(_TOUCH_CUSTOMER, [now, sender.kind, value])
         row = cursor.fetchone()
     if row is not None:
+        if sender.verified:
+            # The channel proved the sender holds it (a text from the number): an
+            # identity an agent noted down from a conversation is now confirmed.
+            Identity.objects.filter(kind=sender.kind, value=value, verified=False).update(
+                verified=True
+            )
         return row[0], False
     customer = Customer.objects.create(
         name=sender.name[:200],

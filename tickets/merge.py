@@ -22,6 +22,7 @@ from .models import (
     Ticket,
     TimelineEvent,
 )
+from .phones import to_e164
 
 
 class MergeError(Exception):
@@ -103,6 +104,11 @@ def link_identity(
 ) -> Identity:
     """Add a way to reach the customer. An identity another customer owns is refused:
     merge the customers instead, so nobody's history changes hands silently."""
+    if kind == IdentityKind.PHONE and value.strip() and to_e164(value) is None:
+        raise MergeError(
+            _("%(value)s is not a phone number. Write it with its country code: +48 601 234 567.")
+            % {"value": value.strip()}
+        )
     value = Identity.normalize(kind, value)
     if not value:
         raise MergeError(_("The identity needs a value."))

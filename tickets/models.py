@@ -15,6 +15,8 @@ from django.db.models import Q
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 
+from .phones import to_e164
+
 
 class Channel(models.TextChoices):
     EMAIL = "email", _("Email")
@@ -138,9 +140,16 @@ class Identity(models.Model):
 
     @staticmethod
     def normalize(kind: str, value: str) -> str:
+        """The one stored form of a value, so the same person is found however it was written.
+
+        Phone numbers become E.164; one that is not a valid number stays as written
+        (link_identity refuses it; a provider's own sender id is kept as it came).
+        """
         value = value.strip()
         if kind == IdentityKind.EMAIL:
             return value.lower()
+        if kind == IdentityKind.PHONE:
+            return to_e164(value) or value
         return value
 
 

@@ -6,7 +6,7 @@ and announced with ReplyRecorded once committed; channels_in sends it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -51,6 +51,19 @@ class ReplyResult:
     duplicate: bool
 
 
+# Channel rules a reply must pass before it is stored (an SMS opt-out, Messenger's
+# 24-hour window). Channels register them (tickets knows none); each raises
+# ReplyError with the reason and the way out. Called as check(ticket, inbox, options).
+ReplyCheck = Callable[[Ticket, Inbox, dict], None]
+_reply_checks: list[ReplyCheck] = []
+
+
+def add_reply_check(check: ReplyCheck) -> ReplyCheck:
+    if check not in _reply_checks:
+        _reply_checks.append(check)
+    return check
+
+
 def record_reply(
     *,
     ticket: Ticket,
@@ -62,6 +75,7 @@ def record_reply(
     idempotency_key: str | None = None,
     imported_at: datetime | None = None,
     attachments: Sequence[tuple[str, str, bytes]] = (),
+    send_options: dict | None = None,
 ) -> ReplyResult:
     """Store an agent's public reply for sending on the ticket's channel or a chosen one.
 
@@ -69,6 +83,8 @@ def record_reply(
     imported_at records a reply already sent elsewhere at that time (demo data,
     a move from another helpdesk): it is stored as sent and not sent again.
     attachments are (filename, content type, content) and go out with the reply.
+    send_options are the channel's own (Messenger's {"tag": "HUMAN_AGENT"}); the
+    channel's reply checks see them, and they are kept on the message for its sender.
     """
     # Our own HTML goes to the customer as written: their mail client shows its images.
     html = sanitize_html(html, block_remote_images=False)
@@ -85,6 +101,10 @@ def record_reply(
             return ReplyResult(message=existing, duplicate=True)
     channel = channel or ticket.last_channel
     inbox = inbox_for(ticket=ticket, channel=channel)
+    send_options = dict(send_options or {})
+    if imported_at is None:
+        for check in _reply_checks:
+            check(ticket, inbox, send_options)
     now = imported_at or timezone.now()
     try:
         with transaction.atomic():
@@ -102,6 +122,7 @@ def record_reply(
                 idempotency_key=idempotency_key or None,
                 delivery_state=Delivery.SENT if imported_at else Delivery.PENDING,
                 created_at=now,
+                meta={"send": send_options} if send_options else {},
             )
             for filename, content_type, content in attachments:
                 name = safe_filename(filename)
