@@ -18,6 +18,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from tickets.ingest import InboundMessage, IngestResult
 from tickets.models import Delivery, Inbox, Message, Ticket
 
+from .media import Fetched, MediaError
+
 log = logging.getLogger(__name__)
 
 
@@ -180,6 +182,10 @@ class Adapter:
 
         Slow work (fetching media, a profile) is queued here with on_commit, never done inline.
         """
+
+    def fetch_media(self, inbox: Inbox, item: dict) -> Fetched:
+        """Download one item of a message's meta["media"] (channels_in.media)."""
+        raise MediaError(f"{self.channel} has no media to fetch", permanent=True)
 
     def reach(self, *, ticket: Ticket, inbox: Inbox) -> Reach:
         """Whether a reply from `inbox` can reach the ticket's customer now (Reach)."""

@@ -17,9 +17,11 @@ SECRET_NAMES: dict[str, tuple[str, ...]] = {
     Channel.WIDGET: ("identity_secret",),
     Channel.TEST: ("token",),
 }
-# Secrets only the user can give (never generated): an email inbox's IMAP password.
+# Secrets only the user can give (never generated): an email inbox's IMAP password,
+# a Facebook page's access token (Meta issues it for the page).
 GIVEN_SECRET_NAMES: dict[str, tuple[str, ...]] = {
     Channel.EMAIL: ("imap_password",),
+    Channel.MESSENGER: ("page_access_token",),
 }
 
 

@@ -13,6 +13,7 @@ from tickets.delivery import claim_for_sending, record_delivery
 from tickets.models import Delivery, Message
 
 from .base import DeliveryError, SuppressedError
+from .media import MediaError, fetch_message_media
 from .models import RawInbound
 from .pipeline import process_raw
 from .registry import get_adapter
@@ -62,6 +63,21 @@ def send_outbound(message_id: int, retry=None) -> str:
         return Delivery.FAILED
     record_delivery(message_id=message_id, state=result.state, external_id=result.external_id)
     return result.state
+
+
+@shared_task(bind=True, acks_late=True, max_retries=MAX_SEND_ATTEMPTS)
+def fetch_media(self, message_id: int) -> int:
+    """Fetch the pictures and files a provider holds for an inbound message (MMS, Messenger)."""
+    channel = Message.objects.filter(pk=message_id).values_list("channel", flat=True).first()
+    if channel is None:
+        return 0
+    try:
+        return fetch_message_media(message_id, fetch=get_adapter(channel).fetch_media)
+    except MediaError as exc:
+        if self.request.retries >= MAX_SEND_ATTEMPTS:
+            log.error("media of message %s not fetched after retries: %s", message_id, exc.reason)
+            return 0
+        raise self.retry(exc=exc, countdown=2**self.request.retries * 5) from exc
 
 
 @shared_task

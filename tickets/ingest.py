@@ -229,7 +229,7 @@ def _ingest_once(
             meta=meta,
         )
         if inbound.attachments:
-            _store_attachments(message, inbound.attachments)
+            add_attachments(message, inbound.attachments)
         added = (
             _add_participants(ticket, inbound.cc, {customer_id, sender_customer_id}, now)
             if inbound.cc
@@ -496,7 +496,8 @@ def _add_participants(
     return added
 
 
-def _store_attachments(message: Message, attachments: tuple[InboundAttachment, ...]) -> None:
+def add_attachments(message: Message, attachments: tuple[InboundAttachment, ...]) -> None:
+    """Store files of an inbound message: at ingest, or later once fetched (MMS media)."""
     for item in attachments:
         name = safe_filename(item.filename)
         message.attachments.create(

@@ -3,6 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from tickets.models import Channel, Language, Team
+from tickets.phones import to_e164
 
 from ...email.imap import PROCESSED_CHOICES, SECURITY_CHOICES
 from ...inboxes import GIVEN_SECRET_NAMES, SECRET_NAMES, InboxError, create_inbox, webhook_path
@@ -31,8 +32,23 @@ class Command(BaseCommand):
             help='what happens to fetched mail: moved to the "Processed" folder, or flagged seen',
         )
 
+        sms = parser.add_argument_group("sms inboxes (Twilio)")
+        sms.add_argument("--account-sid", help="the Twilio account (AC...)")
+        sms.add_argument("--from-number", help="the number replies go from (E.164)")
+        sms.add_argument(
+            "--messaging-service-sid", help="send through this Messaging Service (MG...) instead"
+        )
+        sms.add_argument("--auth-token", help="the account's auth token (default: a random one)")
+        messenger = parser.add_argument_group("messenger inboxes (a Facebook page)")
+        messenger.add_argument("--page-id", help="the page's id")
+        messenger.add_argument("--page-access-token", help="the page's access token")
+        messenger.add_argument("--app-secret", help="the Meta app's secret (default: random)")
+
     def handle(self, *args, channel, name, language, team, **options):
         config, secrets = self.email_settings(channel, options)
+        provider_config, provider_secrets = self.provider_settings(channel, options)
+        config.update(provider_config)
+        secrets.update(provider_secrets)
         team_obj = None
         if team:
             team_obj, _ = Team.objects.get_or_create(name=team)
@@ -87,3 +103,45 @@ class Command(BaseCommand):
             "processed_folder": "Processed",
         }
         return config, {"imap_password": options["imap_password"]}
+
+    def provider_settings(self, channel: str, options: dict) -> tuple[dict, dict]:
+        """The Twilio or Meta account an SMS or Messenger inbox belongs to."""
+        by_channel = {
+            Channel.SMS: {
+                "config": {
+                    "account_sid": "account_sid",
+                    "from_number": "phone_number",
+                    "messaging_service_sid": "messaging_service_sid",
+                },
+                "secrets": {"auth_token": "auth_token"},
+            },
+            Channel.MESSENGER: {
+                "config": {"page_id": "page_id"},
+                "secrets": {
+                    "page_access_token": "page_access_token",
+                    "app_secret": "app_secret",
+                },
+            },
+        }
+        config: dict = {}
+        secrets: dict = {}
+        mine = by_channel.get(channel, {"config": {}, "secrets": {}})
+        for other, names in by_channel.items():
+            if other == channel:
+                continue
+            for option in (*names["config"], *names["secrets"]):
+                if options.get(option):
+                    flag = "--" + option.replace("_", "-")
+                    raise CommandError(f"{flag} is for {other} inboxes only.")
+        for option, key in mine["config"].items():
+            if options.get(option):
+                config[key] = options[option].strip()
+        for option, key in mine["secrets"].items():
+            if options.get(option):
+                secrets[key] = options[option].strip()
+        if "phone_number" in config:
+            number = to_e164(config["phone_number"])
+            if number is None:
+                raise CommandError(f"--from-number {config['phone_number']} is not a phone number.")
+            config["phone_number"] = number
+        return config, secrets
