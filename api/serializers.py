@@ -405,6 +405,15 @@ class ReplySerializer(StrictSerializer):
     status = serializers.ChoiceField(
         choices=Status.choices, required=False, help_text="Set the ticket's status with the reply."
     )
+    tag = serializers.CharField(
+        required=False,
+        max_length=40,
+        help_text=(
+            "A channel's permission to send outside its normal rules: Messenger's `HUMAN_AGENT` "
+            "message tag, for a reply more than 24 hours (and at most 7 days) after the "
+            "customer's last message. Without it such a reply is refused with the reason."
+        ),
+    )
 
     def validate(self, attrs):
         if not (attrs["text"].strip() or attrs["html"].strip()):

@@ -511,6 +511,7 @@ def ticket_replies(request: Request, pk: int) -> Response:
         channel=data.get("channel"),
         status=data.get("status"),
         idempotency_key=key,
+        send_options={"tag": data["tag"]} if data.get("tag") else None,
     )
     first = result.message
     if result.duplicate and not (
