@@ -311,16 +311,15 @@ def _resolve_customer(inbound: InboundMessage, inbox: Inbox, now: datetime) -> t
     # open a new ticket. (A row lock is what UPDATE takes; RETURNING is in
     # PostgreSQL and SQLite >= 3.35.)
     with connection.cursor() as cursor:
-        cursor.execute(_TOUCH_CUSTOMER, [now, sender.kind, value])
+        cursor.execute(_TOUCH_CUSTOMER, [now, sender.kind, value, sender.kind, value])
         row = cursor.fetchone()
     if row is not None:
-        if sender.verified:
+        customer_id, verified = row
+        if sender.verified and not verified:
             # The channel proved the sender holds it (a text from the number): an
             # identity an agent noted down from a conversation is now confirmed.
-            Identity.objects.filter(kind=sender.kind, value=value, verified=False).update(
-                verified=True
-            )
-        return row[0], False
+            Identity.objects.filter(kind=sender.kind, value=value).update(verified=True)
+        return customer_id, False
     customer = Customer.objects.create(
         name=sender.name[:200],
         locale=inbound.locale or inbox.language,
@@ -339,7 +338,8 @@ def _resolve_customer(inbound: InboundMessage, inbox: Inbox, now: datetime) -> t
 _TOUCH_CUSTOMER = (
     f"UPDATE {Customer._meta.db_table} SET last_seen_at = %s WHERE id = "  # noqa: S608
     f"(SELECT customer_id FROM {Identity._meta.db_table} WHERE kind = %s AND value = %s) "
-    "RETURNING id"
+    f"RETURNING id, (SELECT verified FROM {Identity._meta.db_table} "
+    "WHERE kind = %s AND value = %s)"
 )
 
 
