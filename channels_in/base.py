@@ -49,6 +49,11 @@ class TooLargeError(WebhookError):
     code = "too_large"
 
 
+class RateLimitedError(WebhookError):
+    status = 429
+    code = "rate_limited"
+
+
 class MethodNotAllowedError(WebhookError):
     status = 405
     code = "method_not_allowed"
@@ -92,6 +97,8 @@ class Accepted:
     body: bytes
     content_type: str = ""
     meta: dict | None = None
+    # Who sent it (a phone number, a PSID), for the per-sender rate limit; "" for none.
+    sender: str = ""
 
 
 @dataclass(frozen=True)

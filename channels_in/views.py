@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 from tickets.models import Inbox
 
 from .base import TooLargeError, WebhookError
+from .limits import admit
 from .pipeline import process_raw, store_raw
 from .registry import get_adapter
 
@@ -55,6 +56,12 @@ def inbound_webhook(request: HttpRequest, channel: str, key: str) -> HttpRespons
         log.warning("inbound %s/%s refused: %s", channel, inbox.pk, exc.detail)
         return json_error(exc.status, exc.code, exc.detail)
     batch = accepted if isinstance(accepted, list) else [accepted]
+    for sender in {item.sender for item in batch if item.sender}:
+        if not admit(f"inbound.rate.{inbox.pk}.{sender}", settings.INBOUND_PER_SENDER_PER_MINUTE):
+            log.warning("inbound %s/%s refused: %s is over its rate", channel, inbox.pk, sender)
+            return json_error(
+                429, "rate_limited", "Too many messages from this sender; retry in a minute."
+            )
     result, duplicate = None, True
     try:
         # The raw payload and what it became commit together, once: one durable

@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -54,7 +53,8 @@ from .adapters.widget import (
     uploads_enabled,
     visitor_groups,
 )
-from .base import Accepted, WebhookError
+from .base import Accepted, RateLimitedError
+from .limits import admit
 from .pipeline import process_raw, store_raw
 
 FRAME_MAX_BYTES = 64 * 1024
@@ -78,11 +78,6 @@ _ERRORS = {
     "unknown_inbox": _("This chat is not available."),
     "bad_after": _("The chat could not understand this message."),
 }
-
-
-class RateLimitedError(WebhookError):
-    status = 429
-    code = "rate_limited"
 
 
 def error_detail(code: str, language: str) -> str:
@@ -142,30 +137,19 @@ def origin_allowed(inbox: Inbox, origin: str | None, host: str | None = None) ->
 # --- rate limits (Django's cache: locmem embedded, Redis in production) ----------
 
 
-def _admit(key: str, limit: int) -> bool:
-    # The window opens with the first hit and lasts a minute; incr keeps its expiry.
-    cache.add(key, 0, timeout=60)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=60)
-        count = 1
-    return count <= limit
-
-
 def admit_message(*, visitor: str, ip: str) -> bool:
     """Count one message against the visitor's and the address's minute; False if over.
 
     A visitor over their own limit does not use up the address's: others behind
     the same address (an office, a mobile carrier) keep chatting.
     """
-    if not _admit(f"widget.rate.visitor.{visitor}", VISITOR_MESSAGES_PER_MINUTE):
+    if not admit(f"widget.rate.visitor.{visitor}", VISITOR_MESSAGES_PER_MINUTE):
         return False
-    return _admit(f"widget.rate.ip.{ip}", IP_MESSAGES_PER_MINUTE)
+    return admit(f"widget.rate.ip.{ip}", IP_MESSAGES_PER_MINUTE)
 
 
 def admit_identify(*, visitor: str) -> bool:
-    return _admit(f"widget.rate.identify.{visitor}", IDENTIFY_PER_MINUTE)
+    return admit(f"widget.rate.identify.{visitor}", IDENTIFY_PER_MINUTE)
 
 
 # --- agents online -------------------------------------------------------------

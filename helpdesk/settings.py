@@ -193,6 +193,9 @@ REOPEN_WINDOW_DAYS = env.int("REOPEN_WINDOW_DAYS", default=7)
 # Largest inbound webhook body we store (413 beyond it).
 INBOUND_MAX_BYTES = env.int("INBOUND_MAX_BYTES", default=25 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INBOUND_MAX_BYTES
+# Messages one sender (a phone number, a Messenger user) may send an inbox a minute:
+# past it the webhook answers 429 and stores nothing (a runaway bot, a loop).
+INBOUND_PER_SENDER_PER_MINUTE = env.int("INBOUND_PER_SENDER_PER_MINUTE", default=30)
 # Raw inbound records still unprocessed after this many seconds are swept.
 INBOUND_SWEEP_AFTER_SECONDS = env.int("INBOUND_SWEEP_AFTER_SECONDS", default=60)
 # An outbound send stuck in "sending" this long is marked "unknown" for an agent to check.

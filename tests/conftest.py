@@ -41,6 +41,14 @@ def _fast_media(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters and cached lookups start empty in every test."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_address_cache():
     """Each test's inboxes are the only ones: no addresses cached from an earlier test."""
     from channels_in.email.loops import forget_own_addresses

@@ -30,7 +30,10 @@ class TestAdapter(Adapter):
         check_bearer_token(request, inbox)
         payload = _load(request.body)
         return Accepted(
-            provider_key=payload["id"], body=request.body, content_type="application/json"
+            provider_key=payload["id"],
+            body=request.body,
+            content_type="application/json",
+            sender=payload["from"],
         )
 
     def parse(self, body: bytes, meta: dict, inbox: Inbox) -> InboundMessage:

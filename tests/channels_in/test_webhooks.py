@@ -142,3 +142,16 @@ def test_a_get_on_a_channel_without_a_handshake_is_405_json(client, inbox):
 
     assert response.status_code == 405
     assert response.json()["error"] == "method_not_allowed"
+
+
+def test_a_sender_over_its_rate_gets_429_and_nothing_is_stored(client, inbox, settings):
+    settings.INBOUND_PER_SENDER_PER_MINUTE = 3
+    flood = [{**GOOD, "id": f"flood-{n}", "from": "bot@loop.example"} for n in range(5)]
+
+    statuses = [post(client, inbox, payload).status_code for payload in flood]
+    other = post(client, inbox, {**GOOD, "id": "calm-1", "from": "calm@example.com"})
+
+    assert statuses == [202, 202, 202, 429, 429]
+    assert other.status_code == 202, "one sender's flood does not silence the others"
+    assert Message.objects.filter(external_id__startswith="flood-").count() == 3
+    assert RawInbound.objects.filter(provider_key__startswith="flood-").count() == 3
