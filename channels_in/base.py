@@ -229,5 +229,8 @@ class Adapter:
         # a number may have opted out while the message waited.
         reach = self.reach(ticket=message.ticket, inbox=message.inbox)
         if not reach.permits(message.meta.get("send") or {}):
+            if message.is_automated:
+                # An acknowledgement or survey held back on purpose, not a failure.
+                raise SuppressedError(reach.reason)
             raise DeliveryError(reach.reason, permanent=True)
         return self.send(message)

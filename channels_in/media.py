@@ -81,6 +81,11 @@ def download(url: str, **request) -> Fetched:
     return Fetched(content=b"".join(chunks), content_type=content_type)
 
 
+def content_id(item: dict) -> str:
+    """The attachment's content_id that marks the item as fetched (it fits the column)."""
+    return (KEY_PREFIX + str(item["key"]))[:255]
+
+
 def pending_media(message: Message) -> list[dict]:
     """The items of the message still to fetch."""
     items = message.meta.get("media") or []
@@ -89,7 +94,7 @@ def pending_media(message: Message) -> list[dict]:
             "content_id", flat=True
         )
     )
-    return [item for item in items if KEY_PREFIX + item["key"] not in have]
+    return [item for item in items if content_id(item) not in have]
 
 
 def fetch_message_media(message_id: int, *, fetch) -> int:
@@ -120,7 +125,7 @@ def fetch_message_media(message_id: int, *, fetch) -> int:
                         filename=item.get("filename") or _filename(item, fetched.content_type),
                         content_type=item.get("content_type") or fetched.content_type,
                         content=fetched.content,
-                        content_id=KEY_PREFIX + item["key"],
+                        content_id=content_id(item),
                     ),
                 ),
             )

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from .adapters.email import EmailAdapter
+from .adapters.messenger import MessengerAdapter
+from .adapters.sms import SmsAdapter
 from .adapters.test import TestAdapter
 from .adapters.widget import WidgetAdapter
 from .base import Adapter
 
 _ADAPTERS: dict[str, Adapter] = {
-    adapter.channel: adapter for adapter in (EmailAdapter(), WidgetAdapter(), TestAdapter())
+    adapter.channel: adapter
+    for adapter in (
+        EmailAdapter(),
+        WidgetAdapter(),
+        TestAdapter(),
+        SmsAdapter(),
+        MessengerAdapter(),
+    )
 }
 
 

@@ -296,6 +296,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # httpx logs every request URL at INFO; Meta's Graph API takes the token in it.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
         # One line per task received and finished is noise in the embedded server.
         "celery.worker.strategy": {"level": "WARNING" if EMBEDDED else "INFO"},
         "celery.app.trace": {"level": "WARNING" if EMBEDDED else "INFO"},
