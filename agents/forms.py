@@ -4,7 +4,9 @@ keyword arguments of the tickets/ workflow functions; they save nothing."""
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass, field
 
+import phonenumbers
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -12,13 +14,16 @@ from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from channels_in.adapters.messenger import MAX_TEXT_CHARS as MESSENGER_MAX_CHARS
+from channels_in.adapters.sms import MAX_TEXT_CHARS as SMS_MAX_CHARS
+from channels_in.base import Reach
 from tickets.access import ROLES
 from tickets.changes import MAX_TAGS, normalize_tag
 from tickets.listing import MAX_PAGE_SIZE, PAGE_SIZE, SORTS, VIEWS, TicketFilters
 from tickets.models import (
-    IDENTITY_KIND_FOR_CHANNEL,
     OPEN_STATUSES,
     Channel,
+    IdentityKind,
     Inbox,
     Priority,
     Status,
@@ -143,16 +148,52 @@ class InboxFilterForm(forms.Form):
         return labels
 
 
-def reply_channels(ticket: Ticket) -> list[tuple[str, str]]:
-    """The channels the customer can be reached on: those they have an identity for."""
-    kinds = {identity.kind for identity in ticket.customer.identities.all()}
-    return [
-        (value, label)
-        for value, label in Channel.choices
-        if IDENTITY_KIND_FOR_CHANNEL.get(value) in kinds
-    ]
+# "Reply by SMS instead": whole sentences, so each language words them its own way.
+REPLY_INSTEAD = {
+    Channel.EMAIL: _("Reply by email instead"),
+    Channel.SMS: _("Reply by SMS instead"),
+    Channel.MESSENGER: _("Reply on Messenger instead"),
+    Channel.WIDGET: _("Reply in the chat instead"),
+    Channel.TEST: _("Reply on the test channel instead"),
+}
 
 
+@dataclass(frozen=True)
+class ReplyChannel:
+    """One choice of the reply box's "Send via": whom it reaches, and whether it can now."""
+
+    value: str
+    # The channel as agents know it ("SMS").
+    name: str
+    # Where the reply goes ("+48 601 234 567", "jan@example.com"); "" when the
+    # address means nothing to a person (a Messenger page-scoped id).
+    address: str
+    reach: Reach
+    # Other channels of the customer a reply can take now (the way out).
+    alternatives: tuple[ReplyChannel, ...] = field(default=(), compare=False)
+    # Set for the channel the conversation is on now.
+    current: bool = False
+
+    @property
+    def label(self) -> str:
+        """The select's option: "SMS · +48 601 234 567", marked when it cannot send now."""
+        label = f"{self.name} · {self.address}" if self.address else str(self.name)
+        if self.reach.available:
+            return label
+        if self.reach.options:
+            return str(_("%(channel)s (needs a message tag)") % {"channel": label})
+        return str(_("%(channel)s (unavailable now)") % {"channel": label})
+
+    @property
+    def instead(self) -> str:
+        return str(REPLY_INSTEAD.get(self.value) or self.name)
+
+    @property
+    def tag_values(self) -> set[str]:
+        return {value for value, _label in self.reach.options}
+
+
+MAX_REPLY_FILES = 10
 MAX_REPLY_FILES = 10
 
 
@@ -191,8 +232,11 @@ class ReplyForm(forms.Form):
     action = forms.ChoiceField(required=False, choices=[(SEND, SEND), (SEND_AND_SET, SEND_AND_SET)])
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
     attachments = MultipleFileField(label=_("Attach files"), required=False)
+    # A send option of the chosen channel (Messenger's HUMAN_AGENT tag), rendered
+    # with that channel's notice; any other value is dropped in clean().
+    send_tag = forms.CharField(label=_("Message tag"), required=False, max_length=50)
 
-    def __init__(self, *args, ticket: Ticket, **kwargs):
+    def __init__(self, *args, ticket: Ticket, channels: list[ReplyChannel], **kwargs):
         kwargs.setdefault(
             "initial",
             {
@@ -203,7 +247,12 @@ class ReplyForm(forms.Form):
         )
         kwargs.setdefault("auto_id", "reply_%s")
         super().__init__(*args, **kwargs)
-        self.fields["channel"].choices = reply_channels(ticket)
+        self.channels = channels
+        # Why record_reply refused the reply (ReplyError), when it did.
+        self.refused = ""
+        self.fields["channel"].choices = [(c.value, c.label) for c in channels]
+        # The chosen channel's notice (why it cannot go now, its window) describes the select.
+        self.fields["channel"].widget.attrs["aria-describedby"] = "reply-reach"
         self.fields["text"].widget.attrs["placeholder"] = _("Write your reply to the customer…")
         limit = filesizeformat(settings.EMAIL_MAX_ATTACHMENT_BYTES)
         self.fields["attachments"].help_text = _("By email only, up to %(size)s per file.") % {
@@ -211,7 +260,9 @@ class ReplyForm(forms.Form):
         }
 
     def clean_text(self) -> str:
-        text = self.cleaned_data["text"].strip()
+        # Browsers post line breaks as CRLF; one "\n" each, as the SMS counter
+        # counted them (a CR would be one more character of every text).
+        text = self.cleaned_data["text"].replace("\r\n", "\n").replace("\r", "\n").strip()
         if not text:
             raise forms.ValidationError(_("Write a reply first."))
         return text
@@ -237,7 +288,44 @@ class ReplyForm(forms.Form):
         cleaned = super().clean()
         if cleaned.get("attachments") and cleaned.get("channel") not in (None, Channel.EMAIL):
             self.add_error("attachments", _("Files can only be sent by email."))
+        text = cleaned.get("text") or ""
+        if cleaned.get("channel") == Channel.MESSENGER and len(text) > MESSENGER_MAX_CHARS:
+            # Refused here rather than stored and failed by the sender.
+            self.add_error(
+                "text",
+                _(
+                    "Messenger takes at most %(max)s characters; this reply has %(count)s. "
+                    "Shorten it or split it into two replies."
+                )
+                % {"max": MESSENGER_MAX_CHARS, "count": len(text)},
+            )
+        if cleaned.get("channel") == Channel.SMS and len(text) > SMS_MAX_CHARS:
+            self.add_error(
+                "text",
+                _(
+                    "An SMS can have at most %(max)s characters; this reply has %(count)s. "
+                    "Shorten it or send it on another channel."
+                )
+                % {"max": SMS_MAX_CHARS, "count": len(text)},
+            )
+        # A tag chosen for another channel before the agent switched "Send via".
+        if cleaned.get("send_tag") not in self.chosen_channel_tags():
+            cleaned["send_tag"] = ""
         return cleaned
+
+    def chosen(self) -> ReplyChannel | None:
+        """The channel "Send via" shows: as posted, else the initial one."""
+        value = self["channel"].value()
+        return next((c for c in self.channels if c.value == value), None)
+
+    def chosen_channel_tags(self) -> set[str]:
+        chosen = self.chosen()
+        return chosen.tag_values if chosen else set()
+
+    def send_options(self) -> dict | None:
+        """record_reply's send_options: the tag the agent chose, if any."""
+        tag = self.cleaned_data.get("send_tag")
+        return {"tag": tag} if tag else None
 
     def attachment_contents(self) -> list[tuple[str, str, bytes]]:
         """The uploads as record_reply takes them: (filename, content type, content)."""
@@ -272,6 +360,37 @@ class NoteForm(forms.Form):
         if not text:
             raise forms.ValidationError(_("Write a note first."))
         return text
+
+
+class IdentityForm(forms.Form):
+    """A phone number or email address to add to the customer (tickets.merge.link_identity,
+    which reads national numbers, stores E.164 and refuses another customer's)."""
+
+    kind = forms.ChoiceField(
+        label=_("Type"),
+        choices=[(IdentityKind.PHONE, _("Phone")), (IdentityKind.EMAIL, _("Email address"))],
+    )
+    value = forms.CharField(
+        label=_("Number or address"),
+        max_length=320,
+        error_messages={"required": _("Write the number or address first.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "identity_%s")
+        super().__init__(*args, **kwargs)
+        region = settings.PHONE_DEFAULT_REGION
+        self.fields["value"].help_text = _(
+            "A number without a country code is read as +%(code)s."
+        ) % {"code": phonenumbers.country_code_for_region(region)}
+        attrs = {"autocomplete": "off", "spellcheck": "false"}
+        example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+        if example is not None:
+            # The national way of writing a number is fine: "601 234 567".
+            attrs["placeholder"] = phonenumbers.format_number(
+                example, phonenumbers.PhoneNumberFormat.NATIONAL
+            )
+        self.fields["value"].widget.attrs.update(attrs)
 
 
 class AgentChoiceField(forms.ModelChoiceField):

@@ -16,6 +16,7 @@ urlpatterns = [
     path("tickets/<int:pk>/timeline/", views.ticket_timeline, name="ticket_timeline"),
     path("tickets/<int:pk>/reply/", views.ticket_reply, name="ticket_reply"),
     path("tickets/<int:pk>/note/", views.ticket_note, name="ticket_note"),
+    path("tickets/<int:pk>/identities/", views.ticket_link_identity, name="ticket_link_identity"),
     path("tickets/<int:pk>/update/", views.ticket_update, name="ticket_update"),
     path("tickets/<int:pk>/merge/", views.ticket_merge, name="ticket_merge"),
     path("tickets/<int:pk>/transfer/", views.ticket_transfer, name="ticket_transfer"),

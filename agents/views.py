@@ -10,7 +10,7 @@ so every form also works without JavaScript.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import formataddr
 from functools import wraps
@@ -33,8 +33,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language as django_set_language
 
+from channels_in.base import Reach
 from channels_in.email.parse import UnparseableEmailError, parse_email
-from channels_in.models import RawInbound
+from channels_in.models import RawInbound, SmsOptOut
+from channels_in.registry import get_adapter
 from channels_in.tasks import send_message
 from channels_in.widgets import publish_agent_read
 from tickets.access import role_of, visible_tickets
@@ -44,6 +46,7 @@ from tickets.files import attachment_response
 from tickets.listing import SORTS, VIEWS, filtered_tickets, list_tickets
 from tickets.merge import MergeError, link_identity, merge_customers, merge_tickets, split_ticket
 from tickets.models import (
+    IDENTITY_KIND_FOR_CHANNEL,
     Attachment,
     Channel,
     Customer,
@@ -52,22 +55,27 @@ from tickets.models import (
     EventKind,
     Identity,
     IdentityKind,
+    Inbox,
     Message,
     Tag,
     Ticket,
     TicketParticipant,
     TimelineEvent,
 )
-from tickets.replies import ReplyError, add_note, record_reply
+from tickets.phones import display as display_phone
+from tickets.replies import ReplyError, add_note, record_reply, reply_inboxes
 from tickets.timeline import timeline_events, timeline_page
 
 from .forms import (
+    MESSENGER_MAX_CHARS,
     VIEW_LABELS,
     AvailabilityForm,
+    IdentityForm,
     InboxFilterForm,
     LanguageForm,
     MergeForm,
     NoteForm,
+    ReplyChannel,
     ReplyForm,
     SplitForm,
     TicketUpdateForm,
@@ -274,11 +282,13 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms) -> dict:
         .order_by("-last_activity_at")
     )
     prefetch_related_objects([customer], "identities")
-    identities = sorted(customer.identities.all(), key=lambda i: (i.kind, i.value))
+    identity_form = forms.get("identity_form") or IdentityForm()
     return {
         **_timeline_context(ticket, events),
+        **_reply_context(ticket, forms.get("reply_form")),
         "next_before": page.next_before,
-        "identities": identities,
+        "identities": _identity_rows(customer),
+        "identity_form": identity_form,
         "participants": _participants(ticket),
         "refused": _refused_thread(user, ticket),
         "attributes": sorted(
@@ -286,7 +296,6 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms) -> dict:
         ),
         "claimed_email": (customer.attributes or {}).get(CLAIMED_EMAIL, ""),
         "other_tickets": other_tickets,
-        "reply_form": forms.get("reply_form") or ReplyForm(ticket=ticket),
         "note_form": forms.get("note_form") or NoteForm(),
         "update_form": forms.get("update_form") or TicketUpdateForm(ticket=ticket),
         "merge_form": forms.get("merge_form") or MergeForm(targets=merge_targets),
@@ -295,6 +304,140 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms) -> dict:
         "transfer_form": forms.get("transfer_form") or TransferForm(ticket=ticket),
         "composer_tab": forms.get("composer_tab", "reply"),
     }
+
+
+# --- The reply box: which channels reach the customer now -----------------------------
+
+
+def find_reply_channels(ticket: Ticket) -> list[ReplyChannel]:
+    """The channels a reply can take, each with whom it reaches and whether it can now.
+
+    The same few queries however many identities the customer has: their
+    identities (prefetched, shared with the sidebar), the inbox of each channel
+    (two queries for all), the number an SMS goes to (one), and each channel's
+    own reach() (its adapter's query; at most one per channel, five channels).
+    """
+    customer = ticket.customer
+    prefetch_related_objects([customer], "identities")
+    newest_first: dict[str, list[Identity]] = {}
+    for identity in sorted(customer.identities.all(), key=lambda i: -i.pk):
+        newest_first.setdefault(identity.kind, []).append(identity)
+    values = [
+        value
+        for value, _label in Channel.choices
+        if IDENTITY_KIND_FOR_CHANNEL.get(value) in newest_first
+    ]
+    inboxes = reply_inboxes(ticket=ticket, channels=values)
+    channels = []
+    for value in values:
+        identities = newest_first[IDENTITY_KIND_FOR_CHANNEL[value]]
+        inbox = inboxes.get(value)
+        channels.append(
+            ReplyChannel(
+                value=value,
+                name=str(Channel(value).label),
+                address=_reply_address(ticket, value, identities, inbox),
+                reach=_reach(ticket, value, inbox),
+                current=value == ticket.last_channel,
+            )
+        )
+    return [
+        replace(
+            channel,
+            alternatives=tuple(o for o in channels if o is not channel and o.reach.available),
+        )
+        for channel in channels
+    ]
+
+
+def _reply_address(
+    ticket: Ticket, channel: str, identities: list[Identity], inbox: Inbox | None
+) -> str:
+    """Where a reply on the channel goes, as people read it; "" when an id means nothing."""
+    if channel == Channel.SMS:
+        numbers = [identity.value for identity in identities]
+        number = numbers[0]
+        if inbox is not None:
+            # The SMS adapter texts the number the customer last texted this inbox from.
+            texted_from = (
+                Message.objects.filter(
+                    inbox=inbox,
+                    channel=Channel.SMS,
+                    direction=Direction.IN,
+                    ticket__customer_id=ticket.customer_id,
+                )
+                .order_by("-id")
+                .values_list("meta__from", flat=True)
+                .first()
+            )
+            if texted_from in numbers:
+                number = texted_from
+        return display_phone(number)
+    if channel in (Channel.EMAIL, Channel.TEST):
+        return identities[0].value
+    return ""
+
+
+def _reach(ticket: Ticket, channel: str, inbox: Inbox | None) -> Reach:
+    if inbox is None:
+        return Reach(
+            available=False,
+            reason=_("No active %(channel)s inbox to send from.")
+            % {"channel": Channel(channel).label},
+        )
+    try:
+        adapter = get_adapter(channel)
+    except LookupError:
+        return Reach()  # no adapter, no rule: record_reply lets it through too
+    return adapter.reach(ticket=ticket, inbox=inbox)
+
+
+def _reply_context(ticket: Ticket, form: ReplyForm | None = None) -> dict:
+    """What the reply box renders: the form and, per channel, its notice."""
+    if form is None:
+        form = ReplyForm(ticket=ticket, channels=find_reply_channels(ticket))
+    chosen = form.chosen()
+    return {
+        "messenger_max_chars": MESSENGER_MAX_CHARS,
+        "reply_form": form,
+        "reply_channels": form.channels,
+        "reply_chosen": chosen.value if chosen else "",
+        "reply_tag": form["send_tag"].value() or "",
+    }
+
+
+@dataclass(frozen=True)
+class IdentityRow:
+    """A contact in the customer sidebar, as people read it, with its SMS opt-out."""
+
+    identity: Identity
+    value: str
+    opt_out: SmsOptOut | None = None
+
+
+def _identity_rows(customer: Customer) -> list[IdentityRow]:
+    """The customer's identities; the opt-outs of all their phones in one query."""
+    identities = sorted(customer.identities.all(), key=lambda i: (i.kind, i.value))
+    phones = [i.value for i in identities if i.kind == IdentityKind.PHONE]
+    opt_outs: dict[str, SmsOptOut] = {}
+    if phones:
+        for opt_out in (
+            SmsOptOut.objects.filter(phone__in=phones)
+            .select_related("inbox")
+            .only("phone", "keyword", "created_at", "inbox__name")
+            .order_by("created_at", "id")
+        ):
+            opt_outs[opt_out.phone] = opt_out  # the latest wins
+    return [
+        IdentityRow(
+            identity=identity,
+            value=display_phone(identity.value)
+            if identity.kind == IdentityKind.PHONE
+            else identity.value,
+            opt_out=opt_outs.get(identity.value) if identity.kind == IdentityKind.PHONE else None,
+        )
+        for identity in identities
+    ]
 
 
 def _participants(ticket: Ticket) -> list[TicketParticipant]:
@@ -540,7 +683,8 @@ def _rerender_page(request: HttpRequest, ticket: Ticket, **forms) -> HttpRespons
 @require_POST
 def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = _visible_ticket(request, pk)
-    form = ReplyForm(request.POST, request.FILES, ticket=ticket)
+    channels = find_reply_channels(ticket)
+    form = ReplyForm(request.POST, request.FILES, ticket=ticket, channels=channels)
     if form.is_valid():
         try:
             result = record_reply(
@@ -551,22 +695,65 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
                 status=form.status_after(),
                 idempotency_key=form.cleaned_data["idempotency_key"],
                 attachments=form.attachment_contents(),
+                send_options=form.send_options(),
             )
         except ReplyError as exc:
-            form.add_error(None, str(exc))
+            # The channel cannot take it now (an opt-out, a closed window): the
+            # reason, and the channel's notice above the button with what can be
+            # done (it leaves out the reason the error already gives).
+            form.refused = str(exc)
+            form.add_error(None, _("Not sent. %(reason)s") % {"reason": form.refused})
         else:
             ticket.refresh_from_db()
             if request.htmx:
-                context = {"ticket": ticket, "reply_form": ReplyForm(ticket=ticket), "sent": True}
+                context = {"ticket": ticket, **_reply_context(ticket), "sent": True}
                 response = render(request, "agents/ticket.html#reply-form", context)
                 return _refresh_headers(response)
             if not result.duplicate:
                 messages.success(request, _("Your reply is on its way."))
             return _back_to_ticket(ticket)
     if request.htmx:
-        context = {"ticket": ticket, "reply_form": form}
+        context = {"ticket": ticket, **_reply_context(ticket, form)}
         return render(request, "agents/ticket.html#reply-form", context, status=422)
     return _rerender_page(request, ticket, reply_form=form)
+
+
+@agent_required
+@require_POST
+def ticket_link_identity(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a phone number or email address to the ticket's customer.
+
+    link_identity reads national numbers and stores E.164; a number that is not
+    one, or that another customer owns (merge them instead), comes back as the
+    form's error.
+    """
+    ticket = _visible_ticket(request, pk)
+    form = IdentityForm(request.POST)
+    if form.is_valid():
+        customer = ticket.customer
+        known = {identity.pk for identity in customer.identities.all()}
+        try:
+            identity = link_identity(
+                customer=customer,
+                kind=form.cleaned_data["kind"],
+                value=form.cleaned_data["value"],
+                actor=request.user,
+            )
+        except MergeError as exc:
+            form.add_error("value", str(exc))
+        else:
+            shown = (
+                display_phone(identity.value)
+                if identity.kind == IdentityKind.PHONE
+                else identity.value
+            )
+            values = {"value": shown, "name": customer.display_name}
+            if identity.pk in known:
+                messages.info(request, _("%(value)s is already a contact of %(name)s.") % values)
+            else:
+                messages.success(request, _("%(value)s was added to %(name)s's contacts.") % values)
+            return _back_to_ticket(ticket)
+    return _rerender_page(request, ticket, identity_form=form)
 
 
 @agent_required

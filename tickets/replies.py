@@ -13,6 +13,7 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Max, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -207,23 +208,44 @@ def inbox_for(*, ticket: Ticket, channel: str) -> Inbox:
             _("The customer has no %(channel)s contact to reply to.")
             % {"channel": _channel_label(channel)}
         )
-    if ticket.inbox.channel == channel and ticket.inbox.is_active:
-        return ticket.inbox
-    # Continue on another channel: the inbox of that channel the customer used last.
-    recent = (
-        Message.objects.filter(ticket__customer_id=ticket.customer_id, channel=channel)
-        .select_related("inbox")
-        .order_by("-id")
-        .first()
-    )
-    if recent is not None and recent.inbox.is_active:
-        return recent.inbox
-    inbox = Inbox.objects.filter(channel=channel, is_active=True).order_by("id").first()
+    inbox = reply_inboxes(ticket=ticket, channels=[channel]).get(channel)
     if inbox is None:
         raise ReplyError(
             _("No active %(channel)s inbox to send from.") % {"channel": _channel_label(channel)}
         )
     return inbox
+
+
+def reply_inboxes(*, ticket: Ticket, channels: Sequence[str]) -> dict[str, Inbox]:
+    """The inbox a reply on each channel leaves from, for all of them in at most three
+    queries: the ticket's own inbox for its channel; else the inbox of the customer's
+    latest message on that channel (continuing where they were), if active; else the
+    channel's first active inbox. A channel with no active inbox is left out."""
+    found: dict[str, Inbox] = {}
+    if ticket.inbox.is_active and ticket.inbox.channel in channels:
+        found[ticket.inbox.channel] = ticket.inbox
+    rest = [channel for channel in channels if channel not in found]
+    if rest:
+        latest = (
+            Message.objects.filter(ticket__customer_id=ticket.customer_id, channel__in=rest)
+            .order_by()
+            .values("channel")
+            .annotate(last=Max("id"))
+            .values("last")
+        )
+        recent = (
+            Message.objects.filter(pk__in=Subquery(latest))
+            .select_related("inbox")
+            .only("channel", "inbox")
+        )
+        for message in recent:
+            if message.inbox.is_active:
+                found[message.channel] = message.inbox
+        rest = [channel for channel in rest if channel not in found]
+    if rest:
+        for inbox in Inbox.objects.filter(channel__in=rest, is_active=True).order_by("-id"):
+            found[inbox.channel] = inbox  # the lowest id is written last and wins
+    return found
 
 
 def add_note(*, ticket: Ticket, author: AbstractBaseUser, text: str) -> Message:

@@ -442,10 +442,102 @@ def event_icon(kind: str) -> str:
     }.get(kind, "dot")
 
 
+@dataclass(frozen=True)
+class WindowHint:
+    # "Messenger window closes in 5 h"
+    text: str
+    # The same with %(duration)s left in, for the script to count down.
+    template: str
+    closed: str
+
+
+def duration_left(until: datetime, now: datetime | None = None) -> str:
+    """How long until `until`, short and rounded down: "5 h", "40 min"."""
+    seconds = (until - (now or timezone.now())).total_seconds()
+    if seconds >= 3600:
+        # Translators: hours left, abbreviated ("Messenger window closes in 5 h").
+        return _("%(count)s h") % {"count": int(seconds // 3600)}
+    # Translators: minutes left, abbreviated ("Messenger window closes in 40 min").
+    return _("%(count)s min") % {"count": max(1, int(seconds // 60))}
+
+
 @register.simple_tag
-def ui_strings() -> dict[str, str]:
+def window_hint(channel) -> WindowHint:
+    """The quiet line under a channel that may be used for a while yet (Messenger's 24 h)."""
+    sentence = _("%(channel)s window closes in %(duration)s")
+    left = duration_left(channel.reach.closes_at)
+    closed = _("The %(channel)s window has closed. Reload the page to see what can still be sent.")
+    return WindowHint(
+        text=sentence % {"channel": channel.name, "duration": left},
+        template=sentence % {"channel": channel.name, "duration": "%(duration)s"},
+        closed=closed % {"channel": channel.name},
+    )
+
+
+def _media_kind(content_type: str) -> str:
+    kind = (content_type or "").split("/", 1)[0].lower()
+    return {
+        "image": _("Picture"),
+        "video": _("Video"),
+        "audio": _("Audio"),
+    }.get(kind, _("File"))
+
+
+@register.simple_tag
+def media_problems(message: Message) -> list[str]:
+    """The files of an MMS or Messenger message that could not be fetched, each with why."""
+    errors = (message.meta or {}).get("media_errors") or {}
+    if not isinstance(errors, dict):
+        return []
+    items = {
+        str(item.get("key")): item
+        for item in (message.meta or {}).get("media") or []
+        if isinstance(item, dict)
+    }
+    lines = []
+    for key, reason in errors.items():
+        item = items.get(str(key), {})
+        name = item.get("filename") or _media_kind(str(item.get("content_type", "")))
+        reason = str(reason).strip()
+        lines.append(
+            _("%(file)s not fetched: %(reason)s") % {"file": name, "reason": reason}
+            if reason
+            else _("%(file)s not fetched.") % {"file": name}
+        )
+    return lines
+
+
+# Counts the script puts into plural sentences: it picks, by the language's plural
+# rules (Intl.PluralRules), the sample of the same category. Enough for en, pl and cs.
+PLURAL_SAMPLES = (0, 1, 2, 5, 12, 21, 22, 101)
+
+
+@register.simple_tag
+def ui_strings() -> dict:
     """Strings the browser script shows, translated here (no JS catalog needed)."""
     return {
+        # The reply box's SMS and Messenger length counter.
+        "smsSegments": {
+            str(n): ngettext("%(count)s SMS segment", "%(count)s SMS segments", n)
+            for n in PLURAL_SAMPLES
+        },
+        "smsLeft": {
+            str(n): ngettext(
+                "%(count)s character left in this segment",
+                "%(count)s characters left in this segment",
+                n,
+            )
+            for n in PLURAL_SAMPLES
+        },
+        "smsUnicode": _("Unicode (UCS-2) because of %(chars)s — %(count)s characters per segment"),
+        "smsGsm": _("GSM-7 — %(count)s characters per segment"),
+        "messengerLength": _("%(count)s of %(max)s characters"),
+        "messengerTooLong": _(
+            "Messenger takes at most %(max)s characters; this reply has %(count)s. "
+            "Shorten it or split it into two replies."
+        ),
+        "windowHours": _("%(count)s h"),
+        "windowMinutes": _("%(count)s min"),
         "newActivity": _("New activity on ticket %(ref)s"),
         "disconnected": _("Live updates paused, reconnecting…"),
         "deliveryChanged": _("Delivery state: %(state)s"),

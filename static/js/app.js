@@ -29,6 +29,88 @@
     );
   }
 
+  const language = document.documentElement.lang || "en";
+  function number(value) {
+    try {
+      return new Intl.NumberFormat(language).format(value);
+    } catch (error) {
+      return String(value);
+    }
+  }
+
+  // A plural sentence: the server sends the translation for a few sample counts
+  // (agent_ui.ui_strings); the one whose count has the same plural category as
+  // `count` in this language is used ("2 segmenty", "5 segmentów").
+  function plural(forms, count) {
+    if (typeof forms === "string") return format(forms, { count: number(count) });
+    const samples = Object.keys(forms || {});
+    let rules = null;
+    try {
+      rules = new Intl.PluralRules(language);
+    } catch (error) {
+      rules = new Intl.PluralRules("en");
+    }
+    const category = rules.select(count);
+    const sample = samples.find((n) => rules.select(Number(n)) === category) || samples[samples.length - 1];
+    return format(forms[sample], { count: number(count) });
+  }
+
+  // --- SMS segments ---------------------------------------------------------------
+  // The twin of channels_in/sms/segments.py (the reference: when they disagree, it
+  // is right). GSM-7: basic set one septet, extension table two; 160 in one message,
+  // 153 per part. Anything else makes the whole text UCS-2: UTF-16 code units, 70 in
+  // one message, 67 per part. A part never splits an escape and its character, nor a
+  // surrogate pair.
+  const GSM_BASIC = new Set(Array.from(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ" +
+    " !\"#¤%&'()*+,-./0123456789:;<=>?" +
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§" +
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
+  ));
+  const GSM_EXTENSION = new Set(Array.from("^{}\\[~]|€\f"));
+  const SMS_SINGLE = { "GSM-7": 160, "UCS-2": 70 };
+  const SMS_PER_PART = { "GSM-7": 153, "UCS-2": 67 };
+
+  function smsSegments(text) {
+    const chars = Array.from(text); // code points, as Python iterates a str
+    const nonGsm = [];
+    chars.forEach((char) => {
+      if (!GSM_BASIC.has(char) && !GSM_EXTENSION.has(char) && !nonGsm.includes(char)) nonGsm.push(char);
+    });
+    const encoding = nonGsm.length ? "UCS-2" : "GSM-7";
+    const costs = chars.map((char) => {
+      if (encoding === "UCS-2") return char.codePointAt(0) > 0xffff ? 2 : 1;
+      return GSM_EXTENSION.has(char) ? 2 : 1;
+    });
+    const units = costs.reduce((sum, cost) => sum + cost, 0);
+    if (units <= SMS_SINGLE[encoding]) {
+      const perSegment = SMS_SINGLE[encoding];
+      return { encoding, units, count: units ? 1 : 0, perSegment, left: perSegment - units, nonGsm };
+    }
+    const perSegment = SMS_PER_PART[encoding];
+    let count = 1;
+    let used = 0;
+    costs.forEach((cost) => {
+      if (used + cost > perSegment) {
+        count += 1;
+        used = 0;
+      }
+      used += cost;
+    });
+    return { encoding, units, count, perSegment, left: perSegment - used, nonGsm };
+  }
+  window.helpdeskSmsSegments = smsSegments; // for the browser tests' comparison with Python
+
+  // The characters that forced UCS-2, as the agent can find them: invisible ones by code.
+  function describeChars(chars) {
+    const shown = chars.slice(0, 8).map((char) =>
+      /^[\s\p{C}\p{Z}]$/u.test(char)
+        ? "U+" + char.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")
+        : char
+    );
+    return shown.join(", ") + (chars.length > shown.length ? ", …" : "");
+  }
+
   function announce(text) {
     if (!liveStatus || !text) return;
     liveStatus.textContent = "";
@@ -483,6 +565,156 @@
       if (event.detail.elt && event.detail.elt.id === "reply-form") syncFilePicker();
     }, listen);
 
+    // "Send via": each channel's notice (why it cannot go now, the tag, the way out,
+    // its closing window) is in the page already; the chosen one shows. Inputs of the
+    // hidden ones are disabled, so a tag chosen for Messenger never goes with an SMS.
+    function syncReach() {
+      const form = document.getElementById("reply-form");
+      const channel = form && form.querySelector("#reply_channel");
+      if (!channel) return;
+      form.querySelectorAll("[data-reach-for]").forEach((notice) => {
+        const shown = notice.dataset.reachFor === channel.value;
+        notice.hidden = !shown;
+        notice.querySelectorAll("input").forEach((input) => {
+          input.disabled = !shown;
+        });
+      });
+      syncWindows();
+    }
+
+    // "Messenger window closes in 5 h" counts down on a page kept open all day.
+    function syncWindows() {
+      document.querySelectorAll("#reply-form [data-closes-at]").forEach((hint) => {
+        const text = hint.querySelector("[data-window-text]");
+        const left = Date.parse(hint.dataset.closesAt) - Date.now();
+        if (!text || Number.isNaN(left)) return;
+        if (left <= 0) {
+          if (!hint.classList.contains("reach-window-closed")) {
+            hint.classList.add("reach-window-closed");
+            text.textContent = hint.dataset.closed;
+            enqueue(refreshReach); // the tag, the other channels, now
+          }
+          return;
+        }
+        const hours = Math.floor(left / 3600000);
+        const duration = hours >= 1
+          ? format(strings.windowHours, { count: hours })
+          : format(strings.windowMinutes, { count: Math.max(1, Math.floor(left / 60000)) });
+        text.textContent = format(hint.dataset.template, { duration });
+      });
+    }
+    const windowTimer = window.setInterval(syncWindows, 30000);
+
+    // The length counter: SMS segments and encoding, Messenger's character limit.
+    // Said aloud only when the count of segments, the encoding or being over the
+    // limit changes while typing; never per key, never for the first count.
+    let meterState = { channel: null, key: "" };
+    function syncMeter() {
+      const form = document.getElementById("reply-form");
+      const meter = form && form.querySelector("[data-reply-meter]");
+      const channel = form && form.querySelector("#reply_channel");
+      const editor = form && form.querySelector("#reply_text");
+      if (!meter || !channel || !editor) return;
+      const countLine = meter.querySelector("[data-meter-count]");
+      const encodingLine = meter.querySelector("[data-meter-encoding]");
+      const live = form.querySelector("[data-meter-live]");
+      // What is sent: stripped (record_reply), line breaks one "\n" each (ReplyForm).
+      const text = editor.value.trim();
+      let key = "";
+      let words = "";
+      let over = false;
+      let show = false;
+      encodingLine.hidden = true;
+      if (channel.value === "sms") {
+        const sms = smsSegments(text);
+        const parts = plural(strings.smsSegments, sms.count);
+        countLine.textContent = parts + " · " + plural(strings.smsLeft, sms.left);
+        if (sms.encoding === "UCS-2") {
+          encodingLine.textContent = format(strings.smsUnicode, {
+            chars: describeChars(sms.nonGsm),
+            count: sms.perSegment,
+          });
+          encodingLine.hidden = false;
+        }
+        show = Boolean(text);
+        key = sms.count + ":" + sms.encoding;
+        if (text) words = parts + (encodingLine.hidden ? "" : ". " + encodingLine.textContent);
+      } else if (channel.value === "messenger") {
+        const max = Number(meter.dataset.messengerMax) || 2000;
+        const length = Array.from(text).length; // characters, as the sender counts them
+        over = length > max;
+        show = length > max * 0.9;
+        const values = { max: number(max), count: number(length) };
+        countLine.textContent = format(over ? strings.messengerTooLong : strings.messengerLength, values);
+        key = over ? "over" : "";
+        if (over) words = countLine.textContent;
+      }
+      meter.hidden = !show;
+      meter.classList.toggle("is-over", over);
+      if (show) editor.setAttribute("aria-describedby", meter.id);
+      else editor.removeAttribute("aria-describedby");
+      const sameChannel = meterState.channel === channel.value;
+      if (live && sameChannel && key !== meterState.key && words) live.textContent = words;
+      meterState = { channel: channel.value, key };
+    }
+
+    function syncComposer() {
+      syncReach();
+      syncMeter();
+    }
+
+    // The customer wrote (a Messenger window opens again, an SMS STOP pauses SMS):
+    // the notices and "Send via" labels come fresh from the ticket page; the text,
+    // the chosen channel and a chosen tag stay as the agent left them.
+    async function refreshReach() {
+      const form = document.getElementById("reply-form");
+      const current = form && form.querySelector("#reply-reach");
+      const channel = form && form.querySelector("#reply_channel");
+      if (!current || !channel || !config.pageUrl || (signal && signal.aborted)) return;
+      const { fragment } = await fetchFragment(config.pageUrl);
+      const fresh = fragment && fragment.querySelector("#reply-reach");
+      if (!fresh || !current.isConnected) return;
+      const freshOptions = fragment.querySelectorAll("#reply_channel option");
+      freshOptions.forEach((option) => {
+        const mine = channel.querySelector('option[value="' + CSS.escape(option.value) + '"]');
+        if (mine) mine.textContent = option.textContent;
+      });
+      const hadFocus = current.contains(document.activeElement) ? document.activeElement.id : "";
+      current.querySelectorAll("input:checked").forEach((input) => {
+        const same = input.id && fresh.querySelector("#" + CSS.escape(input.id));
+        if (same) same.checked = true;
+      });
+      // Only the notices change; the live region itself stays, so the news is heard.
+      current.replaceChildren(...Array.from(fresh.childNodes));
+      syncReach();
+      const refocus = hadFocus && document.getElementById(hadFocus);
+      if (refocus) refocus.focus();
+    }
+    syncComposer();
+    document.addEventListener("change", (event) => {
+      if (event.target.id === "reply_channel") syncComposer();
+    }, listen);
+    document.addEventListener("input", (event) => {
+      if (event.target.id === "reply_text") syncMeter();
+    }, listen);
+    document.addEventListener("htmx:afterSettle", (event) => {
+      if (event.detail.elt && event.detail.elt.id === "reply-form") {
+        meterState = { channel: null, key: "" };
+        syncComposer();
+      }
+    }, listen);
+    // "Reply by SMS instead": switch "Send via" there; the select keeps the focus,
+    // and says its new value itself.
+    document.addEventListener("click", (event) => {
+      const button = event.target.closest && event.target.closest("[data-reply-via]");
+      if (!button) return;
+      const channel = document.getElementById("reply_channel");
+      if (!channel) return;
+      channel.value = button.dataset.replyVia;
+      channel.dispatchEvent(new Event("change", { bubbles: true }));
+      channel.focus();
+    }, listen);
+
     // After a reply or note is sent (or refused), put the agent back in the editor.
     document.addEventListener("htmx:afterSettle", (event) => {
       const id = event.detail.elt && event.detail.elt.id;
@@ -496,6 +728,7 @@
 
     if (signal) {
       signal.addEventListener("abort", () => {
+        window.clearInterval(windowTimer);
         window.clearTimeout(typingTimer);
         window.clearTimeout(typingIdle);
         if (lastTypingSent) sendTyping(false);
@@ -533,9 +766,11 @@
         } else if (here) {
           enqueue(refreshTimeline);
           if (notice.kind !== "note") enqueue(refreshHeader);
+          if (notice.kind === "message") enqueue(refreshReach);
         } else if (customerId && String(notice.customer) === customerId) {
           // Another ticket of the same customer: its events join the timeline, folded.
           enqueue(refreshTimeline);
+          if (notice.kind === "message") enqueue(refreshReach);
         }
       },
     };
@@ -547,6 +782,7 @@
     const conversation = mountConversation({
       ticketId: body.dataset.ticketId,
       customerId: body.dataset.customerId,
+      pageUrl: window.location.pathname,
       timelineUrl: body.dataset.timelineUrl,
       headerUrl: body.dataset.headerUrl,
       deliveryUrl: body.dataset.deliveryUrl,
@@ -787,6 +1023,7 @@
       opening.conversation = mountConversation({
         ticketId: data.ticketId,
         customerId: data.customerId,
+        pageUrl: ticketUrl(data.ticketId),
         timelineUrl: data.timelineUrl,
         headerUrl: data.headerUrl,
         deliveryUrl: data.deliveryUrl,
