@@ -55,8 +55,10 @@ class BusinessHours:
         return tuple(
             (
                 datetime.combine(day, start, self.timezone),
-                # "24:00" is kept as 23:59:59.999999 and means the end of the day.
-                datetime.combine(day, end, self.timezone),
+                # "24:00" is kept as time.max and means the next midnight.
+                datetime.combine(day, end, self.timezone)
+                if end != time.max
+                else datetime.combine(day + timedelta(days=1), time(0), self.timezone),
             )
             for start, end in self.week[day.weekday()]
         )
@@ -74,6 +76,44 @@ class BusinessHours:
                 if local < end:
                     return max(start, local)
         return None
+
+    def add(self, start: datetime, duration: timedelta) -> datetime | None:
+        """The moment `duration` of open time after `start` (a due time in business hours).
+
+        Closed time does not count: 2 h added at 17:00 on a Friday, open 08–18 Mon–Fri,
+        is 09:00 on Monday. None if the calendar has no such moment within LOOKAHEAD_DAYS.
+        """
+        left = duration
+        local = start.astimezone(self.timezone)
+        for offset in range(LOOKAHEAD_DAYS + 1):
+            day = local.date() + timedelta(days=offset)
+            for span_start, span_end in self.spans(day):
+                if local >= span_end:
+                    continue
+                begin = max(span_start, local)
+                available = span_end - begin
+                if left <= available:
+                    return begin + left
+                left -= available
+        return None
+
+    def between(self, start: datetime, end: datetime) -> timedelta:
+        """Open time from `start` to `end` (zero when end is not after start)."""
+        if end <= start:
+            return timedelta(0)
+        total = timedelta(0)
+        local_start, local_end = start.astimezone(self.timezone), end.astimezone(self.timezone)
+        day = local_start.date()
+        while day <= local_end.date():
+            for span_start, span_end in self.spans(day):
+                begin, finish = max(span_start, local_start), min(span_end, local_end)
+                if finish > begin:
+                    total += finish - begin
+            day += timedelta(days=1)
+        return total
+
+
+ALWAYS_OPEN: BusinessHours  # set below: 24/7 in UTC, for a policy without a calendar
 
 
 def _clock(value: Any, where: str) -> time:
@@ -128,3 +168,8 @@ def parse_calendar(data: Any) -> BusinessHours:
     except ValueError:
         raise CalendarError(_("Days off must be dates like 2026-12-24.")) from None
     return BusinessHours(timezone=zone, week=tuple(week), country=country, closed=closed)
+
+
+ALWAYS_OPEN = parse_calendar(
+    {"timezone": "UTC", "week": {day: [["00:00", "24:00"]] for day in DAYS}}
+)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from tickets.hours import CalendarError, parse_calendar
+from tickets.hours import ALWAYS_OPEN, CalendarError, parse_calendar
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 PRAGUE = ZoneInfo("Europe/Prague")
@@ -83,3 +83,66 @@ def test_a_calendar_that_cannot_work_is_refused_with_the_reason(calendar, messag
     with pytest.raises(CalendarError) as refused:
         parse_calendar(calendar)
     assert str(refused.value) == message
+
+
+# --- Arithmetic in business time (due times) --------------------------------------------------
+
+WEEKDAYS_8_18 = {
+    "timezone": "Europe/Warsaw",
+    "week": {d: [["08:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
+    "holidays": "PL",
+}
+
+
+def _warsaw(*args):
+    return datetime(*args, tzinfo=WARSAW)
+
+
+def test_two_hours_from_friday_evening_are_due_on_monday_morning():
+    hours = parse_calendar(WEEKDAYS_8_18)
+
+    # Friday 27 Nov 2026, 17:00: one hour that day, one on Monday from 08:00.
+    assert hours.add(_warsaw(2026, 11, 27, 17, 0), timedelta(hours=2)) == _warsaw(
+        2026, 11, 30, 9, 0
+    )
+
+
+def test_a_polish_holiday_is_skipped():
+    hours = parse_calendar(WEEKDAYS_8_18)
+
+    # Tuesday 10 Nov 2026 16:00 + 4 h: 2 h that day, 11 Nov is Independence Day, 2 h on the 12th.
+    assert hours.add(_warsaw(2026, 11, 10, 16, 0), timedelta(hours=4)) == _warsaw(
+        2026, 11, 12, 10, 0
+    )
+
+
+def test_time_before_opening_starts_counting_at_the_opening():
+    hours = parse_calendar(WEEKDAYS_8_18)
+
+    assert hours.add(_warsaw(2026, 11, 30, 6, 30), timedelta(minutes=30)) == _warsaw(
+        2026, 11, 30, 8, 30
+    )
+
+
+def test_open_time_between_two_moments_leaves_out_nights_weekends_and_holidays():
+    hours = parse_calendar(WEEKDAYS_8_18)
+
+    start, end = _warsaw(2026, 11, 10, 17, 0), _warsaw(2026, 11, 16, 9, 0)
+    # Tue 1 h, Wed 11 Nov off, Thu 10 h, Fri 10 h, weekend off, Mon 1 h.
+    assert hours.between(start, end) == timedelta(hours=22)
+    assert hours.between(end, start) == timedelta(0)
+
+
+def test_adding_then_measuring_gives_the_duration_back():
+    hours = parse_calendar(WEEKDAYS_8_18)
+    start = _warsaw(2026, 12, 23, 15, 45)
+
+    due = hours.add(start, timedelta(hours=7, minutes=30))
+
+    assert hours.between(start, due) == timedelta(hours=7, minutes=30)
+
+
+def test_a_policy_without_a_calendar_counts_every_hour():
+    start = _warsaw(2026, 11, 28, 23, 0)  # a Saturday night
+
+    assert ALWAYS_OPEN.add(start, timedelta(hours=3)) == start + timedelta(hours=3)
