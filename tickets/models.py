@@ -503,6 +503,13 @@ class EventKind(models.TextChoices):
     PARTICIPANT_ADDED = "participant_added", _("Participant added")
     SELF_SERVICE = "self_service", _("Self-service")
     CONTINUED_BY_EMAIL = "continued_by_email", _("Continued by email")
+    # Automation (issue 7): an acknowledgement sent, SLA clocks, surveys.
+    ACKNOWLEDGED = "acknowledged", _("Acknowledgement sent")
+    SLA_WARNING = "sla_warning", _("SLA target nearing")
+    SLA_BREACHED = "sla_breached", _("SLA target missed")
+    SLA_ESCALATED = "sla_escalated", _("Escalated")
+    SURVEY_SENT = "survey_sent", _("Survey sent")
+    SURVEY_ANSWERED = "survey_answered", _("Survey answered")
 
 
 class TimelineEvent(models.Model):
