@@ -31,7 +31,12 @@ def json_error(status: int, code: str, detail: str) -> JsonResponse:
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def inbound_webhook(request: HttpRequest, channel: str, key: str) -> HttpResponse:
-    inbox = Inbox.objects.filter(key=key, channel=channel, is_active=True).first()
+    try:
+        inbox = Inbox.objects.filter(key=key, channel=channel, is_active=True).first()
+    except DatabaseError:
+        # No connection to be had (a burst past the database's limit): nothing is stored.
+        log.exception("inbound %s/%s: the database is unavailable", channel, key[:8])
+        return json_error(503, "unavailable", "The message could not be stored; retry later.")
     if inbox is None:
         return json_error(404, "unknown_inbox", "No active inbox has this key.")
     try:

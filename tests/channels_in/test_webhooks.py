@@ -1,6 +1,8 @@
 import json
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.db import connection
 
 from channels_in.models import RawInbound
@@ -148,8 +150,10 @@ def test_a_sender_over_its_rate_gets_429_and_nothing_is_stored(client, inbox, se
     settings.INBOUND_PER_SENDER_PER_MINUTE = 3
     flood = [{**GOOD, "id": f"flood-{n}", "from": "bot@loop.example"} for n in range(5)]
 
-    statuses = [post(client, inbox, payload).status_code for payload in flood]
-    other = post(client, inbox, {**GOOD, "id": "calm-1", "from": "calm@example.com"})
+    # Early in a minute, so the flood cannot straddle two of the limit's windows.
+    with time_machine.travel(datetime(2026, 11, 25, 9, 30, 5, tzinfo=UTC), tick=True):
+        statuses = [post(client, inbox, payload).status_code for payload in flood]
+        other = post(client, inbox, {**GOOD, "id": "calm-1", "from": "calm@example.com"})
 
     assert statuses == [202, 202, 202, 429, 429]
     assert other.status_code == 202, "one sender's flood does not silence the others"
