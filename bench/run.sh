@@ -14,18 +14,25 @@
 #                  widget: only the live chat bench (bench/widget/run.sh, about 17 minutes:
 #                  idle sockets, widget -> agent latency, and its diagnosis runs; about 9 with
 #                  BENCH_WIDGET_DIAGNOSIS=0);
-#                  core: only the load-data part; unset: all three, email then widget last
+#                  webhooks: only the SMS and Messenger webhook bench (bench/webhooks/run.sh,
+#                  about 22 minutes; about 16 with BENCH_WEBHOOKS_DIAGNOSIS=0);
+#                  core: only the load-data part; unset: all four, email, widget, then webhooks
 #
 # About 7 minutes at "100k", 16 at "100k 1m" on 2 cores (3 of them generating 1M tickets);
-# unset BENCH_ONLY adds the email and widget benches: about 45 minutes in all.
+# unset BENCH_ONLY adds the email, widget and webhook benches: about 67 minutes in all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 case "${BENCH_ONLY:-}" in
   email) exec bash bench/email/run.sh ;;
   widget) exec bash bench/widget/run.sh ;;
+  webhooks) exec bash bench/webhooks/run.sh ;;
+  # Acknowledgement latency through one worker on Redis (bench/ack/run.sh, about 2 minutes);
+  # not part of the unset run.
+  ack) exec bash bench/ack/run.sh ;;
   core | all | "") ;;
-  *) echo "bench: BENCH_ONLY must be email, widget, core or unset (got $BENCH_ONLY)" >&2; exit 2 ;;
+  *) echo "bench: BENCH_ONLY must be email, widget, webhooks, ack, core or unset (got $BENCH_ONLY)" >&2
+    exit 2 ;;
 esac
 
 PY=.venv/bin/python
@@ -93,14 +100,17 @@ for scale in $SCALES; do
   results+=("$OUT/$scale.json")
 done
 
-# bench/report.py rewrites the file and keeps only the Email section: keep the widget one too.
+# bench/report.py rewrites the file and keeps only the Email section: keep the widget and
+# webhook ones too.
 previous="$OUT/RESULTS.previous.md"
 if [ -f bench/RESULTS.md ]; then cp bench/RESULTS.md "$previous"; fi
 "$PY" bench/report.py --out bench/RESULTS.md "${results[@]}"
 "$PY" bench/widget/report.py --out bench/RESULTS.md --restore "$previous"
+"$PY" bench/webhooks/report.py --out bench/RESULTS.md --restore "$previous"
 echo "bench: wrote bench/RESULTS.md"
 
 if [ "${BENCH_ONLY:-}" != core ]; then
   bash bench/email/run.sh
   bash bench/widget/run.sh
+  bash bench/webhooks/run.sh
 fi
