@@ -7,4 +7,4 @@ class AgentsConfig(AppConfig):
 
     def ready(self) -> None:
         # live pushes ticket events to browsers; presence remembers assignments.
-        from . import live, presence  # noqa: F401  (subscribe to ticket events)
+        from . import live, presence, sla  # noqa: F401  (subscribe to ticket events)

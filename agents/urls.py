@@ -1,10 +1,14 @@
 from django.urls import path
 
-from . import chats, views
+from . import chats, sla_views, views
 
 app_name = "agents"
 urlpatterns = [
     path("", views.inbox, name="inbox"),
+    path("sla/", sla_views.sla_policies, name="sla_policies"),
+    path("sla/new/", sla_views.sla_policy_edit, name="sla_policy_new"),
+    path("sla/<int:pk>/", sla_views.sla_policy_edit, name="sla_policy_edit"),
+    path("sla/<int:pk>/delete/", sla_views.sla_policy_delete, name="sla_policy_delete"),
     path("language/", views.set_language, name="set_language"),
     path("availability/", views.availability, name="availability"),
     path("chats/", chats.chats, name="chats"),

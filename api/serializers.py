@@ -495,6 +495,13 @@ class InboxCreateSerializer(StrictSerializer):
                 parse_calendar(config["business_hours"])
             except CalendarError as exc:
                 raise serializers.ValidationError(f"business_hours: {exc}") from None
+        if config.get("acknowledgement") is not None:
+            from tickets.acknowledge import TemplateError, validate_config
+
+            try:
+                validate_config(config["acknowledgement"])
+            except TemplateError as exc:
+                raise serializers.ValidationError(f"acknowledgement: {exc}") from None
         return config
 
     def validate(self, attrs):

@@ -1,5 +1,7 @@
 from django.urls import path, re_path
 
+from feedback import api as surveys
+
 from . import views
 from .errors import unknown_endpoint
 
@@ -18,6 +20,7 @@ urlpatterns = [
     path("tickets/<int:pk>/split/", views.ticket_split, name="ticket-split"),
     path("tickets/<int:pk>/messages/", views.ticket_messages, name="ticket-messages"),
     path("inboxes/", views.inboxes, name="inboxes"),
+    path("surveys/", surveys.surveys, name="surveys"),
     path("inboxes/<int:pk>/", views.inbox_detail, name="inbox"),
     # Anything else under /api/v1/ answers a JSON 404, not an HTML page.
     re_path(r"^(?P<path>.*)$", unknown_endpoint),

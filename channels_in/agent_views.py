@@ -3,22 +3,32 @@ arrives, whether polling works, and the mail we could not read.
 
 Any agent sees the list (inbox names and addresses are not secret); the
 mail itself, like tickets, only for the inboxes of the agent's teams, and
-everything for managers and admins.
+everything for managers and admins. Managers and admins also edit each inbox's
+automatic acknowledgement here (tickets/acknowledge.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, prefetch_related_objects
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils.http import content_disposition_header
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from agents.views import agent_required
 from tickets.access import sees_everything, team_ids
-from tickets.models import Channel, Inbox
+from tickets.acknowledge import (
+    DEFAULT_TEMPLATES,
+    VARIABLES,
+    TemplateError,
+    set_acknowledgement,
+    settings_of,
+)
+from tickets.models import Channel, Inbox, Language
 
 from .email.imap import has_imap
 from .inboxes import webhook_path
@@ -38,6 +48,8 @@ class InboxRow:
     may_read_mail: bool = False
     failed_mail: list[RawInbound] = field(default_factory=list)
     failed_count: int = 0
+    # The acknowledgement form, for managers and admins.
+    ack: dict | None = None
 
 
 def may_read_mail(user, inbox: Inbox) -> bool:
@@ -92,13 +104,74 @@ def _polling_state(inbox: Inbox, mailbox: Mailbox | None) -> str:
 
 
 @agent_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def inboxes(request: HttpRequest) -> HttpResponse:
+    """The inboxes; a manager's POST saves one inbox's acknowledgement (a template with an
+    unknown variable is refused, naming it, and the page shows what was typed)."""
+    rows = list_inbox_rows(request.user)
+    editing = sees_everything(request.user)
+    posted: dict | None = None
+    if request.method == "POST":
+        if not editing:
+            raise PermissionDenied
+        posted = _posted_acknowledgement(request)
+        if posted["error"] is None:
+            url = reverse("channels_in:inboxes")
+            return HttpResponseRedirect(f"{url}?saved={posted['inbox']}#inbox-{posted['inbox']}")
+    if editing:
+        saved = request.GET.get("saved", "")
+        for row in rows:
+            row.ack = _acknowledgement_form(row.inbox, saved=saved == str(row.inbox.pk))
+            if posted and posted["inbox"] == row.inbox.pk:
+                row.ack.update(posted, open=True)
     return render(
         request,
         "channels_in/inboxes.html",
-        {"rows": list_inbox_rows(request.user), "failed_shown": FAILED_SHOWN},
+        {
+            "rows": rows,
+            "failed_shown": FAILED_SHOWN,
+            "variables": [f"{{{name}}}" for name in VARIABLES],
+        },
+        status=400 if posted else 200,
     )
+
+
+def _acknowledgement_form(inbox: Inbox, *, saved: bool) -> dict:
+    current = settings_of(inbox)
+    templates = current.get("templates") or {}
+    return {
+        "inbox": inbox.pk,
+        "enabled": current.get("enabled") is True,
+        "templates": [
+            (value, label, templates.get(value) or DEFAULT_TEMPLATES[value])
+            for value, label in Language.choices
+        ],
+        "error": None,
+        "saved": saved,
+        "open": saved,
+    }
+
+
+def _posted_acknowledgement(request: HttpRequest) -> dict:
+    try:
+        inbox_id = int(request.POST.get("inbox", ""))
+    except ValueError:
+        raise Http404 from None
+    get_object_or_404(Inbox, pk=inbox_id)
+    enabled = request.POST.get("enabled") == "on"
+    texts = {value: request.POST.get(f"template_{value}", "") for value in Language.values}
+    error = None
+    try:
+        set_acknowledgement(inbox_id=inbox_id, enabled=enabled, templates=texts)
+    except TemplateError as exc:
+        error = str(exc)
+    return {
+        "inbox": inbox_id,
+        "enabled": enabled,
+        "templates": [(value, label, texts[value]) for value, label in Language.choices],
+        "error": error,
+        "saved": False,
+    }
 
 
 @agent_required

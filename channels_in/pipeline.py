@@ -9,13 +9,14 @@ the record then stays with its error and is replayed by the sweeper or an admin.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tickets.delivery import record_delivery, record_delivery_report, record_delivery_watermark
-from tickets.ingest import IngestResult, ingest
+from tickets.ingest import InboundMessage, IngestResult, ingest
 from tickets.models import Inbox, Message
 
 from .base import Accepted, DeliveryReport
@@ -23,6 +24,19 @@ from .models import RawInbound
 from .registry import get_adapter
 
 log = logging.getLogger(__name__)
+
+# Other apps that take some inbound messages as answers to something of theirs
+# (feedback: a survey's number texted back) see each message before it is
+# ingested, to mark it (an answer reopens nothing), and after, in the same
+# transaction, to record it. Registered in their AppConfig.ready().
+BeforeIngest = Callable[[InboundMessage], InboundMessage]
+AfterIngest = Callable[[IngestResult, InboundMessage], None]
+_inbound_hooks: list[tuple[BeforeIngest, AfterIngest]] = []
+
+
+def add_inbound_hook(before: BeforeIngest, after: AfterIngest) -> None:
+    if (before, after) not in _inbound_hooks:
+        _inbound_hooks.append((before, after))
 
 
 @dataclass(frozen=True)
@@ -71,9 +85,13 @@ def process_raw(raw_id: int, *, raw: RawInbound | None = None) -> IngestResult |
             if isinstance(parsed, DeliveryReport):
                 _apply_report(raw.inbox_id, parsed)
             elif parsed is not None:
+                for before, _after in _inbound_hooks:
+                    parsed = before(parsed)
                 result = ingest(parsed, inbox=raw.inbox)
                 if not result.duplicate:
                     adapter.after_ingest(result, parsed)
+                    for _before, after in _inbound_hooks:
+                        after(result, parsed)
             RawInbound.objects.filter(pk=raw.pk).update(
                 state=RawInbound.State.PROCESSED if result else RawInbound.State.IGNORED,
                 error="",

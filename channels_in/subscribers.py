@@ -9,7 +9,7 @@ from tickets.replies import ReplyError, add_reply_check
 
 from .registry import get_adapter
 from .self_service import on_visitor_message
-from .tasks import send_message
+from .tasks import acknowledge_ticket, send_message
 
 
 @subscribe(ReplyRecorded)
@@ -21,6 +21,14 @@ def queue_send(event: ReplyRecorded) -> None:
 def route_chat_message(event: MessageReceived) -> None:
     if event.channel == Channel.WIDGET:
         on_visitor_message(event)
+
+
+@subscribe(MessageReceived)
+def queue_acknowledgement(event: MessageReceived) -> None:
+    # A chat needs none: the widget's away notice already tells a visitor nobody can
+    # answer live when to expect a reply (self_service.py), at once, in the chat.
+    if event.ticket_created and event.channel != Channel.WIDGET:
+        acknowledge_ticket.delay(event.ticket_id, event.message_id)
 
 
 @add_reply_check

@@ -9,6 +9,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from tickets.acknowledge import acknowledge
 from tickets.delivery import claim_for_sending, record_delivery
 from tickets.models import Delivery, Message
 
@@ -26,6 +27,12 @@ MAX_SEND_ATTEMPTS = 5
 @shared_task(acks_late=True)
 def process_inbound(raw_id: int) -> None:
     process_raw(raw_id)
+
+
+@shared_task(acks_late=True)
+def acknowledge_ticket(ticket_id: int, message_id: int) -> str:
+    """A new ticket's acknowledgement (tickets/acknowledge.py); recorded once whatever reruns."""
+    return acknowledge(ticket_id=ticket_id, message_id=message_id).state
 
 
 @shared_task(bind=True, acks_late=True, max_retries=MAX_SEND_ATTEMPTS)

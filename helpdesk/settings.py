@@ -154,6 +154,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-outbound": {"task": "channels_in.tasks.sweep_outbound", "schedule": 60.0},
     # Fans out one poll task per IMAP inbox that is due (each with its own backoff).
     "poll-mailboxes": {"task": "channels_in.tasks.poll_mailboxes", "schedule": 30.0},
+    # Warnings, breaches and escalations whose time has come (tickets/sla.py).
+    "sla-sweep": {"task": "tickets.tasks.sla_sweep", "schedule": 60.0},
 }
 
 # --- Auth ----------------------------------------------------------------------
@@ -200,6 +202,38 @@ INBOUND_PER_SENDER_PER_MINUTE = env.int("INBOUND_PER_SENDER_PER_MINUTE", default
 INBOUND_SWEEP_AFTER_SECONDS = env.int("INBOUND_SWEEP_AFTER_SECONDS", default=60)
 # An outbound send stuck in "sending" this long is marked "unknown" for an agent to check.
 OUTBOUND_STUCK_AFTER_SECONDS = env.int("OUTBOUND_STUCK_AFTER_SECONDS", default=600)
+# Acknowledgements of new tickets (tickets/acknowledge.py), on where an inbox's
+# config["acknowledgement"]["enabled"] is true: at most one per customer this often;
+# none once the ticket's first message is this old (a task that waited too long).
+ACK_THROTTLE_HOURS = env.int("ACK_THROTTLE_HOURS", default=6)
+ACK_LATE_AFTER_MINUTES = env.int("ACK_LATE_AFTER_MINUTES", default=30)
+# The expected reply time: the median first response of the inbox's latest
+# ACK_HISTORY_TICKETS answered tickets of ACK_HISTORY_DAYS (at least ACK_MIN_HISTORY of
+# them, else the inbox's reply_within_hours), cached this long; stretched when the team
+# has more than ACK_QUEUE_PER_AGENT unanswered tickets per agent.
+ACK_HISTORY_DAYS = env.int("ACK_HISTORY_DAYS", default=30)
+ACK_HISTORY_TICKETS = env.int("ACK_HISTORY_TICKETS", default=200)
+ACK_MIN_HISTORY = env.int("ACK_MIN_HISTORY", default=5)
+ACK_STATS_CACHE_SECONDS = env.int("ACK_STATS_CACHE_SECONDS", default=300)
+ACK_QUEUE_PER_AGENT = env.int("ACK_QUEUE_PER_AGENT", default=5)
+# Surveys when a ticket is solved (feedback/policy.py has the rules).
+SURVEY_ENABLED = env.bool("SURVEY_ENABLED", default=True)
+# csat (1-5), ces (1-7) or nps (0-10); an inbox may choose its own (config "survey_kind").
+SURVEY_KIND = env("SURVEY_KIND", default="csat")
+# No customer gets more than one survey in this many days.
+SURVEY_PERIOD_DAYS = env.int("SURVEY_PERIOD_DAYS", default=7)
+# NPS instead of the usual kind for a customer not asked it for this long (0: never).
+SURVEY_NPS_EVERY_DAYS = env.int("SURVEY_NPS_EVERY_DAYS", default=90)
+# Links and texted answers are taken this long (texted ones at most REOPEN_WINDOW_DAYS).
+SURVEY_EXPIRY_DAYS = env.int("SURVEY_EXPIRY_DAYS", default=7)
+# Solved tickets with any of these tags get no survey.
+SURVEY_SKIP_TAGS = env.list("SURVEY_SKIP_TAGS", default=["spam"])
+# A survey goes this long after the ticket is solved (a reopen meanwhile cancels it).
+SURVEY_DELAY_MINUTES = env.int("SURVEY_DELAY_MINUTES", default=30)
+CELERY_BEAT_SCHEDULE["send-due-surveys"] = {
+    "task": "feedback.tasks.send_due_surveys",
+    "schedule": 60.0,
+}
 
 # --- Email -------------------------------------------------------------------
 # Outbound mail goes through Django's email backend: SMTP from EMAIL_URL

@@ -19,5 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Email services' inbound and tracking webhooks, authenticated by Anymail.
     path("anymail/", include("channels_in.anymail_urls")),
+    # Customers' survey pages, reached by signed links (no sign-in).
+    path("survey/", include("feedback.urls")),
     path("", include("channels_in.urls")),
 ]

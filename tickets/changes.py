@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from .events import TicketChanged, emit
 from .models import EventKind, Priority, Status, Tag, Team, Ticket, TimelineEvent
+from .sla import recompute_clocks
 
 UNSET: Any = object()
 MAX_TAGS = 20
@@ -96,6 +97,7 @@ def update_ticket(
             return locked
         locked.updated_at = now
         locked.save()
+        recompute_clocks(ticket=locked, at=now)
         TimelineEvent.objects.bulk_create(events)
         emit(TicketChanged(ticket_id=locked.pk, customer_id=locked.customer_id, changes=changes))
     return locked

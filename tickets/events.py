@@ -11,6 +11,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 from django.db import transaction
@@ -67,8 +68,41 @@ class CustomersMerged:
     target_id: int
 
 
+@dataclass(frozen=True)
+class SlaWarned:
+    """A share of an SLA target has run (tickets/sla.py); told once per clock and cycle."""
+
+    ticket_id: int
+    customer_id: int
+    clock: str  # first_response | next_response | resolution
+    due_at: datetime | None
+    assignee_id: int | None
+    team_lead_id: int | None
+    notify_by_email: bool = False
+
+
+@dataclass(frozen=True)
+class SlaBreached:
+    """An SLA target was missed (tickets/sla.py); told once per clock and cycle."""
+
+    ticket_id: int
+    customer_id: int
+    clock: str
+    due_at: datetime | None
+    assignee_id: int | None
+    team_lead_id: int | None
+    notify_by_email: bool = False
+
+
 Event = (
-    MessageReceived | ReplyRecorded | NoteAdded | TicketChanged | DeliveryUpdated | CustomersMerged
+    MessageReceived
+    | ReplyRecorded
+    | NoteAdded
+    | TicketChanged
+    | DeliveryUpdated
+    | CustomersMerged
+    | SlaWarned
+    | SlaBreached
 )
 E = TypeVar("E")
 Handler = Callable[[Any], None]

@@ -35,6 +35,7 @@ from .models import (
     TimelineEvent,
 )
 from .sanitize import html_to_text, sanitize_html
+from .sla import recompute_clocks
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +209,7 @@ def _ingest_once(
                     "solved_at",
                 ]
             )
+        recompute_clocks(ticket=ticket, at=now)
 
         # The first insert of a replay fails on the unique key here; the
         # transaction rolls back and the retry returns the stored message.

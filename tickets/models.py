@@ -210,6 +210,66 @@ class Priority(models.IntegerChoices):
     URGENT = 4, _("Urgent")
 
 
+class SlaPolicy(models.Model):
+    """Targets for answering and resolving the tickets that match its conditions.
+
+    Policies are tried in `position` order; the first whose conditions all hold
+    applies (an empty condition matches anything). Clocks count open time of
+    the policy's calendar (tickets/hours.py; empty: always open) and stop while
+    a ticket is pending or on hold. tickets/sla.py keeps the due times.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+    # Conditions as plain lists, so matching a ticket takes one query for all policies.
+    inbox_ids = models.JSONField(_("inboxes"), default=list, blank=True)
+    channels = models.JSONField(_("channels"), default=list, blank=True)
+    priorities = models.JSONField(_("priorities"), default=list, blank=True)
+    customer_tags = models.JSONField(_("customer tags"), default=list, blank=True)
+    # Targets in minutes of open time; empty: that clock does not run.
+    first_response_minutes = models.PositiveIntegerField(
+        _("first response (minutes)"), null=True, blank=True
+    )
+    next_response_minutes = models.PositiveIntegerField(
+        _("next response (minutes)"), null=True, blank=True
+    )
+    resolution_minutes = models.PositiveIntegerField(
+        _("resolution (minutes)"), null=True, blank=True
+    )
+    warn_percent = models.PositiveSmallIntegerField(
+        _("warn at (percentage of the target)"), default=80
+    )
+    # tickets/hours.py's stored form; validated by parse_calendar when saved.
+    calendar = models.JSONField(_("business hours"), default=dict, blank=True)
+    escalate_priority = models.PositiveSmallIntegerField(
+        _("on breach, raise priority to"), choices=Priority.choices, null=True, blank=True
+    )
+    escalate_team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("on breach, reassign to team"),
+    )
+    notify_by_email = models.BooleanField(_("also notify by email"), default=False)
+    updated_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def priority_labels(self) -> list[str]:
+        """The priorities it applies to, as agents know them ("Urgent")."""
+        return [str(Priority(value).label) for value in self.priorities if value in Priority.values]
+
+
 class Ticket(models.Model):
     """A conversation with one customer, on one or more channels."""
 
@@ -269,9 +329,44 @@ class Ticket(models.Model):
     # A chat whose visitor was offered help-centre articles and has not asked for a
     # person yet (tickets/handoff.py): not routed to an agent until they do.
     awaiting_handoff = models.BooleanField(default=False)
+    # Service levels (tickets/sla.py keeps these; nothing else writes them).
+    sla_policy = models.ForeignKey(
+        SlaPolicy,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("SLA policy"),
+        db_index=False,
+    )
+    # When each running clock is due; empty when it does not run or is paused.
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    next_response_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    # The oldest customer message no agent has answered yet: the next-response clock's start.
+    sla_waiting_since = models.DateTimeField(null=True, blank=True)
+    # Pending / on-hold spells as [[start, end or null], ...] (ISO): clocks stop in them.
+    sla_pauses = models.JSONField(default=list, blank=True)
+    # Per clock (tickets.sla.Clock bits): warned / breached already, so nothing goes twice.
+    sla_warned = models.PositiveSmallIntegerField(default=0)
+    sla_breached = models.PositiveSmallIntegerField(default=0)
+    # The next moment the SLA sweep has something to do here (a warning or a breach).
+    sla_check_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
+            # The SLA sweep: a range scan over tickets with something due, however many
+            # tickets have nothing due (most have no running clock: no entry at all).
+            models.Index(
+                fields=["sla_check_at"],
+                condition=Q(sla_check_at__isnull=False),
+                name="ticket_sla_check",
+            ),
+            models.Index(
+                fields=["sla_policy"],
+                condition=Q(sla_policy__isnull=False),
+                name="ticket_sla_policy",
+            ),
             # One index per inbox view, each ending in the sort key, so a page is
             # an index range scan whatever the table size.
             models.Index(fields=["status", "-last_activity_at", "-id"], name="ticket_status_act"),

@@ -34,6 +34,7 @@ from .models import (
     TimelineEvent,
 )
 from .sanitize import html_to_text, sanitize_html
+from .sla import recompute_clocks
 
 MAX_BODY = 50_000
 
@@ -149,6 +150,7 @@ def record_reply(
                 locked.set_status(Status.OPEN, now)
             locked.updated_at = now
             locked.save()
+            recompute_clocks(ticket=locked, at=now)
             events = [
                 TimelineEvent(
                     customer_id=locked.customer_id,

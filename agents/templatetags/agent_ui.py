@@ -384,7 +384,33 @@ def event_line(event: TimelineEvent) -> SafeString:
             ),
             address=data.get("address", ""),
         )
+    if kind in (EventKind.SURVEY_SENT, EventKind.SURVEY_ANSWERED):
+        return _survey_line(kind, data)
     return format_html("{}", event.get_kind_display())
+
+
+def _survey_line(kind: str, data: dict) -> SafeString:
+    """feedback/surveys.py: a survey sent on solving, and the customer's answer."""
+    from feedback.models import SurveyKind
+
+    survey = _label(SurveyKind, data.get("kind", ""))
+    if kind == EventKind.SURVEY_SENT:
+        return format_html(
+            _("{survey} survey sent by {channel}"),
+            survey=survey,
+            channel=channel_label(data.get("channel", "")),
+        )
+    line = format_html(
+        _("The customer answered the {survey} survey: {score} of {max}"),
+        survey=survey,
+        score=data.get("score"),
+        max=data.get("max"),
+    )
+    if data.get("comment"):
+        line = format_html(
+            _("{line}, with a comment: “{comment}”"), line=line, comment=data["comment"]
+        )
+    return line
 
 
 def _article_list(articles: list) -> SafeString:

@@ -152,7 +152,12 @@ class MessengerAdapter(Adapter):
         tag = (message.meta.get("send") or {}).get("tag") or ""
         try:
             sent = graph.send_text(
-                token=token, psid=psid, text=text, tag=tag if tag in window.TAGS else ""
+                token=token,
+                psid=psid,
+                text=text,
+                tag=tag if tag in window.TAGS else "",
+                # A survey's scores as buttons (feedback/surveys.py).
+                quick_replies=message.meta.get("quick_replies"),
             )
         except graph.GraphError as exc:
             raise DeliveryError(exc.reason, permanent=exc.permanent) from exc

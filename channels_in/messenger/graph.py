@@ -56,14 +56,19 @@ class Sent:
     message_id: str
 
 
-def send_text(*, token: str, psid: str, text: str, tag: str = "") -> Sent:
+def send_text(
+    *, token: str, psid: str, text: str, tag: str = "", quick_replies: list[dict] | None = None
+) -> Sent:
     """POST /me/messages: a text to one person, a RESPONSE within the standard window,
-    or a MESSAGE_TAG send (`tag`, e.g. HUMAN_AGENT) outside it."""
+    or a MESSAGE_TAG send (`tag`, e.g. HUMAN_AGENT) outside it. quick_replies are
+    Messenger's buttons under the text ({"content_type": "text", "title", "payload"})."""
     payload: dict[str, Any] = {
         "recipient": {"id": psid},
         "messaging_type": "MESSAGE_TAG" if tag else "RESPONSE",
         "message": {"text": text},
     }
+    if quick_replies:
+        payload["message"]["quick_replies"] = quick_replies[:13]  # Meta's limit
     if tag:
         payload["tag"] = tag
     answer = _call("POST", "me/messages", token=token, json=payload)

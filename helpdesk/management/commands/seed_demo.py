@@ -28,8 +28,19 @@ from knowledge.models import Article
 from tickets.changes import update_ticket
 from tickets.ingest import InboundMessage, SenderIdentity, ingest
 from tickets.merge import link_identity
-from tickets.models import Channel, Customer, IdentityKind, Inbox, Priority, Status, Team, Ticket
+from tickets.models import (
+    Channel,
+    Customer,
+    IdentityKind,
+    Inbox,
+    Priority,
+    SlaPolicy,
+    Status,
+    Team,
+    Ticket,
+)
 from tickets.replies import add_note, record_reply
+from tickets.sla import save_policy
 
 PASSWORD = "demo-pass-2026"
 
@@ -255,6 +266,32 @@ STORIES = [
 ]
 
 
+# Office hours of the Polish and Czech teams; the clocks stop outside them and on holidays.
+SLA_POLICIES = [
+    {
+        "name": "Urgent",
+        "position": 1,
+        "priorities": [Priority.URGENT],
+        "first_response_minutes": 30,
+        "next_response_minutes": 60,
+        "resolution_minutes": 8 * 60,
+        "calendar": {},  # round the clock
+    },
+    {
+        "name": "Standard",
+        "position": 2,
+        "first_response_minutes": 4 * 60,
+        "next_response_minutes": 8 * 60,
+        "resolution_minutes": 3 * 10 * 60,
+        "calendar": {
+            "timezone": "Europe/Warsaw",
+            "week": {day: [["08:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")},
+            "holidays": "PL",
+        },
+    },
+]
+
+
 class Command(BaseCommand):
     help = "Load the demo data (idempotent: a second run adds nothing)."
 
@@ -282,7 +319,14 @@ class Command(BaseCommand):
             if channel == Channel.WIDGET and any(k not in inbox.config for k in WIDGET_CONFIG):
                 inbox.config = {**WIDGET_CONFIG, **inbox.config}
                 inbox.save(update_fields=["config"])
+            if channel in (Channel.EMAIL, Channel.SMS) and "acknowledgement" not in inbox.config:
+                # New requests by mail and text are acknowledged at once, with the expected reply.
+                inbox.config = {**inbox.config, "acknowledgement": {"enabled": True}}
+                inbox.save(update_fields=["config"])
             inboxes[key] = inbox
+        if not SlaPolicy.objects.exists():
+            for policy in SLA_POLICIES:
+                save_policy(**policy)
         now = timezone.now()
         for number, story in enumerate(STORIES):
             with transaction.atomic():
