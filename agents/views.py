@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language as django_set_language
 
+from channels_in.adapters.sms import reply_number
 from channels_in.base import Reach
 from channels_in.email.parse import UnparseableEmailError, parse_email
 from channels_in.models import RawInbound, SmsOptOut
@@ -356,22 +357,7 @@ def _reply_address(
     """Where a reply on the channel goes, as people read it; "" when an id means nothing."""
     if channel == Channel.SMS:
         numbers = [identity.value for identity in identities]
-        number = numbers[0]
-        if inbox is not None:
-            # The SMS adapter texts the number the customer last texted this inbox from.
-            texted_from = (
-                Message.objects.filter(
-                    inbox=inbox,
-                    channel=Channel.SMS,
-                    direction=Direction.IN,
-                    ticket__customer_id=ticket.customer_id,
-                )
-                .order_by("-id")
-                .values_list("meta__from", flat=True)
-                .first()
-            )
-            if texted_from in numbers:
-                number = texted_from
+        number = reply_number(ticket=ticket, inbox=inbox, numbers=numbers) if inbox else numbers[0]
         return display_phone(number)
     if channel in (Channel.EMAIL, Channel.TEST):
         return identities[0].value

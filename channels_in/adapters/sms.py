@@ -344,18 +344,22 @@ def _account(inbox: Inbox, *, for_media: bool = False) -> Account:
     return account
 
 
-def _recipient(ticket: Ticket, inbox: Inbox) -> str:
-    """The customer's number to text: the one they last texted this inbox from, else
-    the phone identity added last."""
-    numbers = list(
-        Identity.objects.filter(customer_id=ticket.customer_id, kind=IdentityKind.PHONE)
-        .order_by("-id")
-        .values_list("value", flat=True)
-    )
+def reply_number(*, ticket: Ticket, inbox: Inbox, numbers: list[str] | None = None) -> str | None:
+    """The customer's number an SMS reply from `inbox` goes to: the one they last texted
+    it from, else the phone identity added last; None when they have no number.
+
+    `numbers` are the customer's phone identities, newest first, when the caller has them.
+    """
+    if numbers is None:
+        numbers = list(
+            Identity.objects.filter(customer_id=ticket.customer_id, kind=IdentityKind.PHONE)
+            .order_by("-id")
+            .values_list("value", flat=True)
+        )
     if not numbers:
-        raise DeliveryError(_("The customer has no phone number."), permanent=True)
+        return None
     if len(numbers) > 1:
-        last = (
+        texted_from = (
             Message.objects.filter(
                 inbox=inbox,
                 channel=Channel.SMS,
@@ -363,16 +367,22 @@ def _recipient(ticket: Ticket, inbox: Inbox) -> str:
                 ticket__customer_id=ticket.customer_id,
             )
             .order_by("-id")
-            .values_list("meta", flat=True)
+            .values_list("meta__from", flat=True)
             .first()
         )
-        texted_from = (last or {}).get("from")
         if texted_from in numbers:
             return texted_from
-    number = to_e164(numbers[0])
+    return numbers[0]
+
+
+def _recipient(ticket: Ticket, inbox: Inbox) -> str:
+    number = reply_number(ticket=ticket, inbox=inbox)
     if number is None:
+        raise DeliveryError(_("The customer has no phone number."), permanent=True)
+    e164 = to_e164(number)
+    if e164 is None:
         raise DeliveryError(
-            _("%(number)s is not a phone number a text can go to.") % {"number": numbers[0]},
+            _("%(number)s is not a phone number a text can go to.") % {"number": number},
             permanent=True,
         )
-    return number
+    return e164

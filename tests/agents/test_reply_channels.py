@@ -399,7 +399,9 @@ def _ticket_page_queries(client, ticket) -> int:
 
 
 def test_the_ticket_page_makes_no_query_per_identity(client, agent, sms_inbox, text_us):
-    one = text_us(sms_inbox, "Dzień dobry", sender="+48601234567").ticket
+    # Two numbers against four: with one number there is no choosing which to text.
+    two = text_us(sms_inbox, "Dzień dobry", sender="+48601234567").ticket
+    link_identity(customer=two.customer, kind=IdentityKind.PHONE, value="+48601234566")
     four = text_us(sms_inbox, "Dzień dobry", sender="+48601234568").ticket
     for number in ("+48601234569", "+48601234570", "+48601234571"):
         link_identity(customer=four.customer, kind=IdentityKind.PHONE, value=number)
@@ -408,7 +410,7 @@ def test_the_ticket_page_makes_no_query_per_identity(client, agent, sms_inbox, t
     client.force_login(agent)
 
     assert Customer.objects.get(pk=four.customer_id).identities.count() == 4
-    assert _ticket_page_queries(client, four) == _ticket_page_queries(client, one)
+    assert _ticket_page_queries(client, four) == _ticket_page_queries(client, two)
 
 
 def test_the_ticket_page_makes_at_most_one_query_per_channel(
