@@ -33,7 +33,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -352,40 +352,28 @@ def recompute_clocks(
 
 
 def recompute_policy_tickets(*, policy_id: int, batch: int = 500) -> int:
-    """Recompute the open tickets under a policy (edited, retired); returns how many were seen.
-
-    Batches by id, each its own transaction, so a long run blocks no ticket for long.
-    """
-    seen, last_id = 0, 0
-    while True:
-        policies = active_policies()
-        with transaction.atomic():
-            tickets = list(
-                Ticket.objects.select_for_update()
-                .filter(sla_policy_id=policy_id, status__in=OPEN_STATUSES, pk__gt=last_id)
-                .order_by("pk")[:batch]
-            )
-            for ticket in tickets:
-                recompute_clocks(ticket=ticket, policies=policies)
-        if not tickets:
-            return seen
-        seen += len(tickets)
-        last_id = tickets[-1].pk
+    """Recompute the open tickets under a policy (edited, retired); returns how many were seen."""
+    return _recompute_in_batches(Q(sla_policy_id=policy_id, status__in=OPEN_STATUSES), batch=batch)
 
 
 def recompute_open_tickets(*, batch: int = 500) -> int:
     """Recompute every open ticket (a policy was created or its conditions changed).
 
-    Batches by id, each its own short transaction. A ticket that has an event
-    meanwhile is recomputed by that event anyway.
+    A ticket that has an event meanwhile is recomputed by that event anyway.
     """
+    return _recompute_in_batches(LISTED_OPEN, batch=batch)
+
+
+def _recompute_in_batches(condition: Q, *, batch: int) -> int:
+    """Recompute the tickets matching `condition`, in batches by id, each its own short
+    transaction, so a long run blocks no ticket for long. Returns how many were seen."""
     seen, last_id = 0, 0
     while True:
         policies = active_policies()
         with transaction.atomic():
             tickets = list(
                 Ticket.objects.select_for_update()
-                .filter(LISTED_OPEN, pk__gt=last_id)
+                .filter(condition, pk__gt=last_id)
                 .order_by("pk")[:batch]
             )
             for ticket in tickets:
