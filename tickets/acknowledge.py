@@ -404,12 +404,15 @@ def expected_reply_sentence(
 
 
 def zone_for(customer: Customer, calendar: BusinessHours) -> ZoneInfo:
-    """The customer's own time zone when we know it, else the team's."""
+    """The customer's own time zone when we know it, else the team's: its calendar's,
+    or the helpdesk's (TIME_ZONE) for an inbox without business hours."""
     if customer.timezone:
         try:
             return ZoneInfo(customer.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             pass
+    if calendar is ALWAYS_OPEN:
+        return ZoneInfo(settings.TIME_ZONE)
     return calendar.timezone
 
 

@@ -97,6 +97,25 @@ def acks(ticket=None) -> list[Message]:
 # --- the expected reply, time-travelled ------------------------------------------------
 
 
+def test_without_business_hours_the_time_is_told_in_the_helpdesks_time_zone(
+    team, agent, receive, django_capture_on_commit_callbacks, settings
+):
+    settings.TIME_ZONE = "Europe/Warsaw"
+    inbox = create_inbox(
+        channel=Channel.TEST,
+        name="Sklep",
+        team=team,
+        config={"reply_within_hours": 4, "acknowledgement": {"enabled": True}},
+    )
+
+    # 05:57 in Warsaw is 04:57 UTC: four hours on, the customer reads 9:57, not 8:57.
+    with time_machine.travel(at(2026, 11, 25, 5, 57), tick=False):
+        result = write(receive, inbox, django_capture_on_commit_callbacks)
+
+    (ack,) = acks(result.ticket)
+    assert "so you can expect an answer by 9:57 today." in ack.body_text
+
+
 @pytest.mark.parametrize(
     "now,sentence",
     [
