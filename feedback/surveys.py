@@ -84,7 +84,8 @@ LABELS = {
     SurveyKind.CES: {1: gettext_lazy("Very difficult"), 7: gettext_lazy("Very easy")},
     SurveyKind.NPS: {0: gettext_lazy("Not at all likely"), 10: gettext_lazy("Extremely likely")},
 }
-FACES = {1: "😠", 2: "🙁", 3: "😐", 4: "🙂", 5: "😀"}
+# Unicode 6 faces: every mail client and phone of the last decade draws them.
+FACES = {1: "😠", 2: "😞", 3: "😐", 4: "😊", 5: "😀"}
 
 
 @dataclass(frozen=True)

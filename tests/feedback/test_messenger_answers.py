@@ -80,7 +80,7 @@ def test_it_offers_the_scores_as_quick_replies_and_records_the_one_tapped(
     assert "Reply with a number from 1" in message["text"]
     assert [(q["title"], q["payload"]) for q in message["quick_replies"]] == [
         (f"{face} {n}", f"SURVEY:{survey.pk}:{n}")
-        for n, face in zip(range(1, 6), "😠🙁😐🙂😀", strict=True)
+        for n, face in zip(range(1, 6), "😠😞😐😊😀", strict=True)
     ]
 
     post_event(page_inbox, quick_reply("😀 5", f"SURVEY:{survey.pk}:5"))
